@@ -1,0 +1,37 @@
+import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import type { AuthenticatedActor } from '../actor';
+import { AuthService } from './auth.service';
+
+const PUBLIC = 'caseline:public';
+/** Marks a route that needs no token (health, docs, the dev token). */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+export interface AuthenticatedRequest extends Request {
+  actor?: AuthenticatedActor;
+}
+
+/** Global guard: every route needs a verified bearer token unless it is marked @Public(). */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(AuthService) private readonly auth: AuthService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    request.actor = await this.auth.verify(request.headers.authorization);
+    return true;
+  }
+}
+
+/** The verified caller of this request. */
+export const CurrentActor = createParamDecorator((_: unknown, context: ExecutionContext): AuthenticatedActor => {
+  const actor = context.switchToHttp().getRequest<AuthenticatedRequest>().actor;
+  if (!actor) throw new Error('CurrentActor on a public route');
+  return actor;
+});

@@ -1,0 +1,75 @@
+import { createRemoteJWKSet, importSPKI, jwtVerify, SignJWT, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import { isRole, type AuthenticatedActor } from '../actor';
+import type { AppConfig } from '../config';
+import { unauthorized } from '../errors';
+
+const DEV_ISSUER = 'caseline-dev';
+const DEV_AUDIENCE = 'caseline';
+const CLAIM_TEXT = /^[\p{L}\p{N} .,'’_@:-]{1,200}$/u;
+const TEAM = /^[A-Za-z0-9_.-]{1,100}$/;
+
+/**
+ * Verifies bearer tokens. Algorithms are pinned (HS256 only for dev tokens signed by this
+ * process; the configured asymmetric ones in jwt mode), so `alg: none` and HS/RS key confusion are
+ * refused by construction; issuer, audience, expiry and not-before are always checked.
+ */
+export class AuthService {
+  private constructor(
+    private readonly key: Uint8Array | KeyLike | JWTVerifyGetKey,
+    private readonly options: { issuer: string; audience: string; algorithms: string[] },
+    private readonly devSecret?: Uint8Array,
+  ) {}
+
+  static async create(config: AppConfig, devSecret: Uint8Array): Promise<AuthService> {
+    if (config.auth.mode === 'dev') {
+      return new AuthService(devSecret, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: ['HS256'] }, devSecret);
+    }
+    const { issuer, audience, algorithms, publicKey, jwksUrl } = config.auth;
+    const key = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : await importSPKI(publicKey as string, algorithms[0]);
+    return new AuthService(key, { issuer, audience, algorithms });
+  }
+
+  get devMode(): boolean {
+    return this.devSecret !== undefined;
+  }
+
+  async verify(authorization: string | undefined): Promise<AuthenticatedActor> {
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization ?? '');
+    if (!match) throw unauthorized();
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(match[1], this.key as Uint8Array, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: this.options.algorithms,
+        requiredClaims: ['sub', 'exp'],
+        clockTolerance: 30,
+      }));
+    } catch {
+      throw unauthorized('the bearer token is invalid or expired');
+    }
+    return actorFromClaims(payload);
+  }
+
+  /** Dev mode only: a token for whoever asks. Never available with AUTH_MODE=jwt. */
+  async issueDevToken(claims: { sub: string; name: string; role: string; team: string }): Promise<string> {
+    if (!this.devSecret) throw new Error('dev tokens exist only in dev auth mode');
+    return new SignJWT({ name: claims.name, role: claims.role, team: claims.team })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(claims.sub)
+      .setIssuer(DEV_ISSUER)
+      .setAudience(DEV_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('8h')
+      .sign(this.devSecret);
+  }
+}
+
+function actorFromClaims(claims: Record<string, unknown>): AuthenticatedActor {
+  const { sub, name, role, team } = claims;
+  if (typeof sub !== 'string' || !CLAIM_TEXT.test(sub)) throw unauthorized('the token has no usable sub claim');
+  if (typeof name !== 'string' || !CLAIM_TEXT.test(name)) throw unauthorized('the token has no usable name claim');
+  if (!isRole(role)) throw unauthorized('the token has no known role claim');
+  if (typeof team !== 'string' || !TEAM.test(team)) throw unauthorized('the token has no usable team claim');
+  return { id: sub, name, role, team };
+}

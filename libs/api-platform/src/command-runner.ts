@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { replay, type Decider } from '@caseline/domain';
+import {
+  DuplicateEventIdError,
+  WrongExpectedVersionError,
+  type EventStore,
+  type NewEvent,
+  type RecordedEvent,
+} from '@caseline/event-store';
+import { mintId, type CommandContext } from './command-context';
+import { ApiError } from './errors';
+import { EVENT_STORE } from './tokens';
+
+export interface CommandOutcome {
+  version: number;
+  checkpoint?: string;
+  /** True when this answers a retry under the same Idempotency-Key: nothing new was appended. */
+  replayed: boolean;
+}
+
+export interface StreamCommand<State, Cmd, Evt extends { type: string; data: unknown }> {
+  streamId: string;
+  decider: Decider<State, Cmd, Evt>;
+  /**
+   * Builds the domain command from the stream's current state. It may throw (a 404 for a record
+   * outside the caller's scope, a DomainError); nothing is appended then.
+   */
+  command(state: State, events: RecordedEvent[]): Cmd | Promise<Cmd>;
+}
+
+/** How many times a command is re-decided when another writer got to the stream first. */
+const MAX_ATTEMPTS = 40;
+
+/**
+ * Runs a command against one stream: read, replay, decide, append with the version read — and
+ * on a concurrency conflict, read and decide again (bounded), so concurrent writers on one case all
+ * succeed unless the client pinned a version with If-Match (then 412).
+ */
+@Injectable()
+export class CommandRunner {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async run<State, Cmd, Evt extends { type: string; data: unknown }>(
+    context: CommandContext,
+    target: StreamCommand<State, Cmd, Evt>,
+  ): Promise<CommandOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const stored = await this.store.readStream(target.streamId);
+      const earlier = this.earlierAnswer(context, stored);
+      if (earlier) return earlier;
+      const version = stored.length ? stored[stored.length - 1].version : 0;
+      if (context.expectedVersion !== undefined && context.expectedVersion !== version) throw preconditionFailed(version);
+      const state = replay(target.decider, stored as unknown as Evt[]);
+      const decided = target.decider.decide(await target.command(state, stored), state);
+      if (decided.length === 0) return { version, checkpoint: stored.at(-1)?.checkpoint, replayed: false };
+      const events: NewEvent[] = decided.map((event, index) => ({
+        type: event.type,
+        data: event.data,
+        metadata: {
+          eventId: mintId(context, `event:${index}`),
+          actor: { id: context.actor.id, name: context.actor.name, role: context.actor.role, team: context.actor.team },
+          correlationId: context.correlationId,
+          causationId: context.causationId,
+          recordedAt: context.now,
+          schemaVersion: 1,
+          // Stored with the events, in the same append: the retry check above finds them.
+          ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey, requestHash: context.requestHash } : {}),
+        },
+      }));
+      try {
+        const result = await this.store.append(target.streamId, events, { expectedVersion: version });
+        return { version: result.nextVersion, checkpoint: result.checkpoint, replayed: result.replayed };
+      } catch (error) {
+        if (error instanceof DuplicateEventIdError) {
+          // Our minted ids exist already. A twin request in this stream: the next read answers it.
+          // Elsewhere: the key was used for another request.
+          const again = this.earlierAnswer(context, await this.store.readStream(target.streamId));
+          if (again) return again;
+          throw keyReused();
+        }
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (context.expectedVersion !== undefined) throw preconditionFailed(error.actualVersion);
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new ApiError(503, 'contention', 'too many concurrent changes to this record; try again', { 'Retry-After': '1' });
+        }
+        // Jittered pause so that a crowd of writers on one stream spreads out.
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 * attempt, 20)));
+      }
+    }
+  }
+
+  /** A retry under an Idempotency-Key this actor already used on this stream gets the first answer. */
+  private earlierAnswer(context: CommandContext, stored: RecordedEvent[]): CommandOutcome | undefined {
+    if (!context.idempotencyKey) return undefined;
+    const earlier = stored.filter(
+      (event) => event.metadata.idempotencyKey === context.idempotencyKey && event.metadata.actor?.id === context.actor.id,
+    );
+    if (earlier.length === 0) return undefined;
+    if (earlier[0].metadata.requestHash !== context.requestHash) throw keyReused();
+    const last = earlier[earlier.length - 1];
+    return { version: last.version, checkpoint: last.checkpoint, replayed: true };
+  }
+}
+
+const preconditionFailed = (version: number) =>
+  new ApiError(412, 'version_mismatch', `the record is at version ${version}, not the one in If-Match`, { ETag: `"${version}"` });
+
+const keyReused = () => new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request');

@@ -1,0 +1,89 @@
+import { resolve } from 'node:path';
+
+/** Service configuration, read once from the environment (SPEC §7). */
+export interface AppConfig {
+  port: number;
+  /** PGlite folder, used when no DATABASE_URL is given. */
+  dataDir: string;
+  databaseUrl?: string;
+  eventStore: 'postgres' | 'kurrentdb';
+  kurrentdbConnectionString?: string;
+  auth:
+    | { mode: 'dev' }
+    | { mode: 'jwt'; issuer: string; audience: string; publicKey?: string; jwksUrl?: string; algorithms: string[] };
+  /** Base64 of 32 bytes; wraps per-person data keys. */
+  masterKey?: string;
+  /** Events over this many bytes are refused. */
+  maxEventBytes: number;
+  logLevel: string;
+  /** How long a query waits for the read side to reach a consistency token. */
+  consistencyWaitMs: number;
+}
+
+/** A misconfiguration: start-up stops with this one line, which names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ASYMMETRIC = new Set(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const eventStore = (env.EVENT_STORE ?? 'postgres') as AppConfig['eventStore'];
+  if (eventStore !== 'postgres' && eventStore !== 'kurrentdb') throw new ConfigError('EVENT_STORE', `must be postgres or kurrentdb, not "${eventStore}"`);
+  if (eventStore === 'kurrentdb' && !env.KURRENTDB_CONNECTION_STRING) {
+    throw new ConfigError('KURRENTDB_CONNECTION_STRING', 'is required when EVENT_STORE=kurrentdb');
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('DATABASE_URL', 'must be a postgres:// or postgresql:// URL');
+  const authMode = env.AUTH_MODE ?? 'dev';
+  let auth: AppConfig['auth'];
+  if (authMode === 'dev') auth = { mode: 'dev' };
+  else if (authMode === 'jwt') {
+    const issuer = required(env, 'JWT_ISSUER');
+    const audience = required(env, 'JWT_AUDIENCE');
+    const publicKey = env.JWT_PUBLIC_KEY || undefined;
+    const jwksUrl = env.JWT_JWKS_URL || undefined;
+    if (!publicKey && !jwksUrl) throw new ConfigError('JWT_PUBLIC_KEY', 'or JWT_JWKS_URL is required when AUTH_MODE=jwt');
+    if (jwksUrl && !/^https?:\/\//.test(jwksUrl)) throw new ConfigError('JWT_JWKS_URL', 'must be an http(s) URL');
+    const algorithms = (env.JWT_ALGORITHMS ?? 'RS256').split(',').map((a) => a.trim()).filter(Boolean);
+    const bad = algorithms.find((a) => !ASYMMETRIC.has(a));
+    if (bad) throw new ConfigError('JWT_ALGORITHMS', `${bad} is not an allowed asymmetric algorithm`);
+    auth = { mode: 'jwt', issuer, audience, publicKey: publicKey?.replace(/\\n/g, '\n'), jwksUrl, algorithms };
+  } else throw new ConfigError('AUTH_MODE', `must be dev or jwt, not "${authMode}"`);
+  const masterKey = env.MASTER_KEY || undefined;
+  if (masterKey && Buffer.from(masterKey, 'base64').length !== 32) throw new ConfigError('MASTER_KEY', 'must be 32 bytes, base64-encoded');
+  if (!masterKey && authMode === 'jwt') throw new ConfigError('MASTER_KEY', 'is required outside dev mode');
+  return {
+    port,
+    dataDir: resolve(env.DATA_DIR ?? './data'),
+    databaseUrl,
+    eventStore,
+    kurrentdbConnectionString: env.KURRENTDB_CONNECTION_STRING || undefined,
+    auth,
+    masterKey,
+    maxEventBytes: integer(env, 'MAX_EVENT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
+    logLevel: env.LOG_LEVEL ?? 'info',
+    consistencyWaitMs: integer(env, 'CONSISTENCY_WAIT_MS', 2000, 0, 60_000),
+  };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(name, 'is required');
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
+  return value;
+}

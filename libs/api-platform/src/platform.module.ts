@@ -1,0 +1,82 @@
+import { randomUUID } from 'node:crypto';
+import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { TerminusModule } from '@nestjs/terminus';
+import { LoggerModule } from 'nestjs-pino';
+import type { EventStore } from '@caseline/event-store';
+import { AuthGuard } from './auth/auth.guard';
+import { AuthService } from './auth/auth.service';
+import { DevTokenController } from './auth/dev-token.controller';
+import { correlationIdOf } from './command-context';
+import { CommandRunner } from './command-runner';
+import type { AppConfig } from './config';
+import { HealthController } from './health.controller';
+import { ProblemDetailsFilter } from './problem.filter';
+import { APP_CONFIG, EVENT_STORE } from './tokens';
+
+export interface PlatformOptions {
+  config: AppConfig;
+  store: EventStore;
+  auth: AuthService;
+  /** Where structured logs go (stdout by default; tests capture them). */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** Closes the event store after the HTTP server has drained (SIGTERM, app.close()). */
+class StoreLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/**
+ * What every Caseline HTTP surface stands on: configuration, the event store, authentication,
+ * the problem+json filter, structured logs with a correlation id per request, health.
+ */
+@Module({})
+export class PlatformModule {
+  static forRoot(options: PlatformOptions): DynamicModule {
+    const { config } = options;
+    return {
+      module: PlatformModule,
+      global: true,
+      imports: [
+        CqrsModule.forRoot(),
+        TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
+        LoggerModule.forRoot({
+          pinoHttp: [
+            {
+              level: config.logLevel,
+              genReqId: (request, response) => {
+                const id = correlationIdOf(request as never) ?? randomUUID();
+                response.setHeader('X-Correlation-Id', id);
+                return id;
+              },
+              // Privacy: no bodies, no tokens, no query strings in logs — only what identifies the request.
+              serializers: {
+                req: (request: { id: string; method: string; url: string }) => ({ id: request.id, method: request.method, path: request.url.split('?')[0] }),
+                res: (response: { statusCode: number }) => ({ status: response.statusCode }),
+              },
+              redact: ['req.headers', 'res.headers'],
+              customProps: (request) => ({ actor: (request as { actor?: { id: string; role: string } }).actor?.id }),
+            },
+            options.logStream ?? process.stdout,
+          ],
+        }),
+      ],
+      controllers: [HealthController, ...(config.auth.mode === 'dev' ? [DevTokenController] : [])],
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: EVENT_STORE, useValue: options.store },
+        { provide: AuthService, useValue: options.auth },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        CommandRunner,
+        StoreLifecycle,
+      ],
+      exports: [APP_CONFIG, EVENT_STORE, AuthService, CommandRunner, CqrsModule],
+    };
+  }
+}

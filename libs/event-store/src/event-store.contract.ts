@@ -1,0 +1,104 @@
+import { Client } from 'pg';
+import type { EventStore, NewEvent } from './port';
+import { prepareAppend } from './append-validation';
+import { PgliteDatabase } from './sql/pglite';
+import { PostgresDatabase } from './sql/postgres';
+import type { SqlDatabase } from './sql/sql-database';
+import { SqlEventStore } from './sql/sql-event-store';
+import { eventStoreContract, type ContractHarness } from './testing/contract-suite';
+import { createTestDatabase, terminateConnections } from './testing/postgres-test-database';
+import type { UpcasterRegistry } from './upcasting';
+
+jest.setTimeout(60_000);
+
+/** Direct row edits for the tamper cases; the same SQL on PostgreSQL and PGlite. */
+function sqlTamper(db: SqlDatabase): NonNullable<ContractHarness['tamper']> {
+  return {
+    alterData: async (stream, version, data) =>
+      void (await db.query(`UPDATE es_events SET data = $3::jsonb WHERE stream_id = $1 AND version = $2`, [stream, version, JSON.stringify(data)])),
+    remove: async (stream, version) => void (await db.query(`DELETE FROM es_events WHERE stream_id = $1 AND version = $2`, [stream, version])),
+    swap: async (stream, a, b) =>
+      db.transaction(async (tx) => {
+        await tx.query(`UPDATE es_events SET version = -1 WHERE stream_id = $1 AND version = $2`, [stream, a]);
+        await tx.query(`UPDATE es_events SET version = $2 WHERE stream_id = $1 AND version = $3`, [stream, a, b]);
+        await tx.query(`UPDATE es_events SET version = $2 WHERE stream_id = $1 AND version = -1`, [stream, b]);
+      }),
+    truncate: async (stream, from) => void (await db.query(`DELETE FROM es_events WHERE stream_id = $1 AND version >= $2`, [stream, from])),
+  };
+}
+
+eventStoreContract('pglite', { concurrentTransactions: false, directRowAccess: true, faultInjection: false, storeWideEventIds: true }, async () => {
+  const db = await PgliteDatabase.open();
+  const store = await SqlEventStore.open(db, { pollIntervalMs: 50 });
+  return {
+    store,
+    reopen: (options?: { upcasters?: UpcasterRegistry }) => SqlEventStore.open(db, { ...options, pollIntervalMs: 50 }),
+    tamper: sqlTamper(db),
+    dispose: () => store.close(),
+  };
+});
+
+eventStoreContract('postgres', { concurrentTransactions: true, directRowAccess: true, faultInjection: true, storeWideEventIds: true }, async () => {
+  const database = await createTestDatabase('caseline_contract');
+  const db = new PostgresDatabase({ connectionString: database.url, max: 20 });
+  const store = await SqlEventStore.open(db, { pollIntervalMs: 50 });
+  const others: EventStore[] = [];
+  return {
+    store,
+    reopen: async (options?: { upcasters?: UpcasterRegistry }) => {
+      const other = await SqlEventStore.open(new PostgresDatabase({ connectionString: database.url, max: 4 }), { ...options, pollIntervalMs: 50 });
+      others.push(other);
+      return other;
+    },
+    holdOpenAppend: async (streamId: string, events: NewEvent[]) => {
+      const client = new Client({ connectionString: database.url });
+      await client.connect();
+      const prepared = prepareAppend(streamId, events, 'any', { maxEventBytes: 1 << 20 });
+      await client.query('BEGIN');
+      await client.query(`SELECT * FROM es_append($1, $2, 'any', $3::jsonb)`, [streamId, prepared.category, JSON.stringify(prepared.events)]);
+      return {
+        commit: async () => {
+          await client.query('COMMIT');
+          await client.end();
+        },
+      };
+    },
+    tamper: sqlTamper(db),
+    interruptConnections: () => terminateConnections(database.name),
+    unreachableStore: async () => {
+      // Port 1 on loopback: nothing listens there, so every connection attempt is refused.
+      const unreachable = new PostgresDatabase({ connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 1000 });
+      return SqlEventStore.open(unreachable, { migrate: false });
+    },
+    dispose: async () => {
+      await Promise.all(others.map((other) => other.close()));
+      await store.close();
+      await database.drop();
+    },
+  };
+});
+
+const kurrent = process.env.KURRENTDB_CONNECTION_STRING;
+if (kurrent) {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { KurrentDbEventStore } = require('./kurrentdb') as typeof import('./kurrentdb');
+  eventStoreContract('kurrentdb', { concurrentTransactions: false, directRowAccess: false, faultInjection: false, storeWideEventIds: false }, async () => {
+    const store = await KurrentDbEventStore.connect(kurrent);
+    const others: EventStore[] = [];
+    return {
+      store,
+      reopen: async (options?: { upcasters?: UpcasterRegistry }) => {
+        const other = await KurrentDbEventStore.connect(kurrent, options);
+        others.push(other);
+        return other;
+      },
+      dispose: async () => {
+        await Promise.all(others.map((other) => other.close()));
+        await store.close();
+      },
+    };
+  });
+} else {
+  it.skip('kurrentdb adapter', () => undefined);
+  console.info('event store contract: skipped the kurrentdb adapter (KURRENTDB_CONNECTION_STRING is not set)');
+}

@@ -1,0 +1,13 @@
+export * from './port';
+export * from './errors';
+export * from './stream-name';
+export * from './canonical-json';
+export * from './hash-chain';
+export * from './upcasting';
+export * from './append-validation';
+export * from './verification';
+export { SqlEventStore, type SqlEventStoreOptions, isConnectionFailure } from './sql/sql-event-store';
+export type { SqlDatabase, SqlQueryable } from './sql/sql-database';
+export { PostgresDatabase, type PostgresOptions } from './sql/postgres';
+export { PgliteDatabase } from './sql/pglite';
+export { migrateEventStore } from './sql/schema';

@@ -1,0 +1,354 @@
+import { runCatchUpSubscription, tracked } from '../catch-up-subscription';
+import {
+  DuplicateEventIdError,
+  EventStoreError,
+  InvalidCheckpointError,
+  InvalidEventError,
+  StoreUnavailableError,
+  WrongExpectedVersionError,
+} from '../errors';
+import { prepareAppend } from '../append-validation';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventStore,
+  NewEvent,
+  ReadAllBatch,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StoredEvent,
+  StreamHead,
+  SubscribeOptions,
+  Subscription,
+} from '../port';
+import { UpcasterRegistry } from '../upcasting';
+import { Wakeup } from '../wakeup';
+import { migrateEventStore } from './schema';
+import type { SqlDatabase } from './sql-database';
+
+export interface SqlEventStoreOptions {
+  /** Stream categories this store accepts (e.g. person, case, referral); any when omitted. */
+  categories?: Iterable<string>;
+  /** Largest serialized event (data + metadata) in bytes. */
+  maxEventBytes?: number;
+  upcasters?: UpcasterRegistry;
+  /** How long an idle subscriber sleeps before it looks again without a wake-up. */
+  pollIntervalMs?: number;
+  /** NOTIFY channel that wakes subscribers in other processes (PostgreSQL only). */
+  channel?: string;
+  /** Apply pending schema migrations on open (default). Off for a reader without DDL rights. */
+  migrate?: boolean;
+}
+
+interface EventRow {
+  position: string;
+  transaction_id: string;
+  stream_id: string;
+  version: string | number;
+  type: string;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  hash: string;
+  previous_hash?: string;
+}
+
+// Always selected from `es_events e`. Why the alias matters: the text-cast output columns share
+// the names of the table's columns, and an unqualified ORDER BY would sort by the text (9 > 10).
+const EVENT_COLUMNS = `e.position::text AS position, e.transaction_id::text AS transaction_id, e.stream_id,
+  e.version::int AS version, e.type, e.data, e.metadata, encode(e.hash, 'hex') AS hash`;
+
+/** Checkpoint = "<transaction id>:<position>", the delivery order of readAll. */
+const CHECKPOINT = /^(\d{1,20}):(\d{1,19})$/;
+const START = { transactionId: '0', position: '0' };
+
+/**
+ * The event store on PostgreSQL or PGlite: the same schema, the same SQL, one round trip per
+ * append (the es_append function), a hash chain per stream and gap-free delivery.
+ */
+export class SqlEventStore implements EventStore {
+  readonly adapterName: string;
+  private readonly categories?: ReadonlySet<string>;
+  private readonly maxEventBytes: number;
+  private readonly upcasters: UpcasterRegistry;
+  private readonly pollIntervalMs: number;
+  private readonly channel: string;
+  private readonly wakeup = new Wakeup();
+  private unlisten?: Promise<() => Promise<void>>;
+  private notifyState: 'idle' | 'sending' | 'again' = 'idle';
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+
+  private constructor(
+    readonly db: SqlDatabase,
+    options: SqlEventStoreOptions,
+  ) {
+    this.adapterName = db.kind;
+    this.categories = options.categories ? new Set(options.categories) : undefined;
+    this.maxEventBytes = options.maxEventBytes ?? 256 * 1024;
+    this.upcasters = options.upcasters ?? new UpcasterRegistry();
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.channel = options.channel ?? 'caseline_events';
+  }
+
+  /** Applies pending schema migrations, then opens the store. */
+  static async open(db: SqlDatabase, options: SqlEventStoreOptions = {}): Promise<SqlEventStore> {
+    if (options.migrate !== false) await guard(() => migrateEventStore(db));
+    return new SqlEventStore(db, options);
+  }
+
+  async append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    const prepared = prepareAppend(streamId, events, options.expectedVersion, {
+      categories: this.categories,
+      maxEventBytes: this.maxEventBytes,
+    });
+    const payload = JSON.stringify(prepared.events);
+    type Outcome = { outcome: string | null; stream_version: string | null; last_position: string | null; last_transaction: string | null };
+    const columns = `outcome, stream_version::text AS stream_version, last_position::text AS last_position,
+                last_transaction::text AS last_transaction`;
+    let rows: Outcome[];
+    try {
+      ({ rows } = await guard(() =>
+        this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload]),
+      ));
+    } catch (error) {
+      // An event id is already stored: a retry whose expected version still held, or two retries
+      // that raced. Look the batch up and answer with the original result, as any retry gets.
+      if (!isUniqueViolation(error, 'es_events_event_id_key')) throw error;
+      ({ rows } = await guard(() => this.db.query<Outcome>(`SELECT ${columns} FROM es_find_appended($1, $2::jsonb)`, [streamId, payload])));
+    }
+    const row = rows[0];
+    switch (row.outcome) {
+      case 'conflict':
+        throw new WrongExpectedVersionError(streamId, options.expectedVersion ?? 'any', Number(row.stream_version));
+      case 'duplicate':
+      case null:
+        throw new DuplicateEventIdError(prepared.events.map((event) => event.eventId).join(', '));
+      case 'appended':
+      case 'replayed': {
+        if (row.outcome === 'appended') this.announce();
+        return {
+          nextVersion: Number(row.stream_version),
+          position: BigInt(row.last_position as string),
+          checkpoint: `${row.last_transaction}:${row.last_position}`,
+          replayed: row.outcome === 'replayed',
+        };
+      }
+      default:
+        throw new Error(`es_append answered ${row.outcome}`);
+    }
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const backwards = options.direction === 'backwards';
+    const conditions = ['e.stream_id = $1'];
+    const params: unknown[] = [streamId];
+    const bound = (sql: string, value: unknown) => {
+      params.push(value);
+      conditions.push(sql.replace('?', `$${params.length}`));
+    };
+    if (options.fromVersion !== undefined) bound(backwards ? 'e.version <= ?' : 'e.version >= ?', options.fromVersion);
+    if (options.toVersion !== undefined) bound('e.version <= ?', options.toVersion);
+    if (options.asOf !== undefined) {
+      if (Number.isNaN(Date.parse(options.asOf))) throw new InvalidEventError(`asOf ${options.asOf} is not a date`);
+      bound('e.recorded_at <= ?::timestamptz', options.asOf);
+    }
+    let sql = `SELECT ${EVENT_COLUMNS} FROM es_events e WHERE ${conditions.join(' AND ')} ORDER BY e.version ${backwards ? 'DESC' : 'ASC'}`;
+    if (options.maxCount !== undefined) {
+      params.push(options.maxCount);
+      sql += ` LIMIT $${params.length}`;
+    }
+    const { rows } = await guard(() => this.db.query<EventRow>(sql, params));
+    return rows.map((row) => this.upcasters.upcast(toRecorded(row)));
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    const { rows } = await guard(() =>
+      this.db.query<{ version: string }>(`SELECT version::text AS version FROM es_streams WHERE stream_id = $1`, [streamId]),
+    );
+    return rows.length ? Number(rows[0].version) : 0;
+  }
+
+  /**
+   * Everything after `after`, in (transaction id, position) order, and only events of
+   * transactions older than the oldest one still running. Why: positions are taken before commit
+   * and transactions commit out of order; a reader that followed positions alone would pass a
+   * position whose transaction commits later and skip it forever. Below the snapshot's xmin every
+   * transaction has finished, so nothing can appear behind the cursor. No gap is ever skipped
+   * because time passed; a long-running transaction delays delivery instead.
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<ReadAllBatch> {
+    const from = options.after === undefined ? START : parseCheckpoint(options.after);
+    const { rows } = await guard(() =>
+      this.db.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM es_events e
+          WHERE (e.transaction_id, e.position) > ($1::text::xid8, $2::bigint)
+            AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ORDER BY e.transaction_id, e.position
+          LIMIT $3`,
+        [from.transactionId, from.position, options.maxCount ?? 1000],
+      ),
+    );
+    const events = rows.map((row) => this.upcasters.upcast(toRecorded(row)));
+    return { events, checkpoint: events.length ? events[events.length - 1].checkpoint : options.after };
+  }
+
+  subscribeToAll(options: SubscribeOptions): Subscription {
+    if (this.closed) throw new StoreUnavailableError('the event store is closed');
+    if (this.db.listen && !this.unlisten) {
+      this.unlisten = this.db.listen(this.channel, () => this.wakeup.signal()).catch(() => async () => undefined);
+    }
+    const subscription = runCatchUpSubscription(
+      (after, maxCount) => this.readAll({ after, maxCount }),
+      this.wakeup,
+      options,
+      this.pollIntervalMs,
+    );
+    return tracked(this.subscriptions, subscription);
+  }
+
+  async streamHead(streamId: string): Promise<StreamHead | undefined> {
+    const { rows } = await guard(() =>
+      this.db.query<{ stream_id: string; version: string; hash: string }>(
+        `SELECT stream_id, version::text AS version, encode(last_hash, 'hex') AS hash FROM es_streams WHERE stream_id = $1`,
+        [streamId],
+      ),
+    );
+    return rows.length ? { streamId: rows[0].stream_id, version: Number(rows[0].version), hash: rows[0].hash } : undefined;
+  }
+
+  async listStreams(options: { afterStreamId?: string; limit: number }): Promise<StreamHead[]> {
+    const { rows } = await guard(() =>
+      this.db.query<{ stream_id: string; version: string; hash: string }>(
+        `SELECT stream_id, version::text AS version, encode(last_hash, 'hex') AS hash FROM es_streams
+          WHERE stream_id COLLATE "C" > $1 ORDER BY stream_id COLLATE "C" LIMIT $2`,
+        [options.afterStreamId ?? '', options.limit],
+      ),
+    );
+    return rows.map((row) => ({ streamId: row.stream_id, version: Number(row.version), hash: row.hash }));
+  }
+
+  async readStored(streamIds: string[]): Promise<StoredEvent[]> {
+    if (streamIds.length === 0) return [];
+    const { rows } = await guard(() =>
+      this.db.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS}, encode(e.previous_hash, 'hex') AS previous_hash FROM es_events e
+          WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id COLLATE "C", e.version`,
+        [streamIds],
+      ),
+    );
+    return rows.map((row) => ({ ...toRecorded(row), previousHash: row.previous_hash as string }));
+  }
+
+  async ping(): Promise<void> {
+    await guard(() => this.db.query('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    if (this.unlisten) await (await this.unlisten)();
+    while (this.notifyState !== 'idle') await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.db.close();
+  }
+
+  /**
+   * Wakes subscribers after a commit: those in this process at once, those in other processes by a
+   * NOTIFY. Why not NOTIFY inside the append: PostgreSQL serialises the commits of notifying
+   * transactions behind one lock, which would cap concurrent appends; one coalesced NOTIFY at a
+   * time outside the append keeps the latency and not the cost.
+   */
+  private announce(): void {
+    this.wakeup.signal();
+    if (!this.db.listen || this.closed) return;
+    if (this.notifyState !== 'idle') {
+      this.notifyState = 'again';
+      return;
+    }
+    this.notifyState = 'sending';
+    const send = (): void => {
+      this.db
+        .query(`SELECT pg_notify($1, '')`, [this.channel])
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.notifyState === 'again' && !this.closed) {
+            this.notifyState = 'sending';
+            send();
+          } else this.notifyState = 'idle';
+        });
+    };
+    send();
+  }
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    streamId: row.stream_id,
+    version: Number(row.version),
+    position: BigInt(row.position),
+    checkpoint: `${row.transaction_id}:${row.position}`,
+    type: row.type,
+    data: row.data,
+    metadata: row.metadata,
+    hash: row.hash,
+  };
+}
+
+function parseCheckpoint(checkpoint: string): { transactionId: string; position: string } {
+  const match = typeof checkpoint === 'string' ? CHECKPOINT.exec(checkpoint) : null;
+  if (!match) throw new InvalidCheckpointError(String(checkpoint));
+  return { transactionId: match[1], position: match[2] };
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/** Is this a failure to reach the database (as opposed to a bug or a rejected statement)? */
+export function isConnectionFailure(error: unknown): boolean {
+  // Duck-typed, not instanceof: driver errors may come from another realm (Jest's VM contexts).
+  if (typeof error !== 'object' || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || code.startsWith('57P') || code === '53300')) {
+    return true;
+  }
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Cannot use a pool after calling end|PGlite is closed/i.test(
+    String((error as { message?: unknown }).message ?? ''),
+  );
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return (error as { code?: string; constraint?: string })?.code === '23505' && (error as { constraint?: string }).constraint === constraint;
+}
+
+const RETRY_DELAYS_MS = [50, 250];
+
+/**
+ * Runs a database call and turns connection failures into StoreUnavailableError, after two quick
+ * retries. Why retrying is safe: every store operation is idempotent — reads trivially, appends by
+ * their event ids (a retry of an append that did commit answers with the original result). The
+ * retries absorb the pool handing out a connection the server has just closed.
+ */
+export async function guard<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (isConnectionFailure(error) && !(error instanceof EventStoreError) && attempt < RETRY_DELAYS_MS.length) {
+        await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[attempt]));
+        continue;
+      }
+      throw translate(error);
+    }
+  }
+}
+
+function translate(error: unknown): unknown {
+  {
+    if (error instanceof EventStoreError) return error;
+    if (isConnectionFailure(error)) return new StoreUnavailableError('the event store database is unavailable', error);
+    const code = (error as { code?: unknown })?.code;
+    // Class 22 is "data exception": e.g. a string PostgreSQL cannot store in jsonb.
+    if (typeof code === 'string' && code.startsWith('22')) return new InvalidEventError((error as Error).message);
+    return error;
+  }
+}

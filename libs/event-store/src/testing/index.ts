@@ -1,0 +1,3 @@
+export * from './events';
+export * from './postgres-test-database';
+export * from './contract-suite';

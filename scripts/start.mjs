@@ -1,0 +1,26 @@
+// `npm start`: builds when the compiled service is missing or older than any source file, then
+// runs it. Defaults to the embedded database (PGlite in ./data) and dev auth.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const entry = 'dist/apps/api/src/main.js';
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const stale = !existsSync(entry) || Math.max(newestSource('apps'), newestSource('libs')) > statSync(entry).mtimeMs;
+if (stale) {
+  console.error('building Caseline…');
+  const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+  if (build.status !== 0) process.exit(build.status ?? 1);
+}
+const run = spawnSync(process.execPath, ['--enable-source-maps', entry], { stdio: 'inherit' });
+process.exit(run.status ?? 1);
