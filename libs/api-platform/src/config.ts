@@ -6,6 +6,8 @@ export interface AppConfig {
   /** PGlite folder, used when no DATABASE_URL is given. */
   dataDir: string;
   databaseUrl?: string;
+  /** PostgreSQL connections per process. */
+  databasePoolSize: number;
   eventStore: 'postgres' | 'kurrentdb';
   kurrentdbConnectionString?: string;
   auth:
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     dataDir: resolve(env.DATA_DIR ?? './data'),
     databaseUrl,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 32, 1, 500),
     eventStore,
     kurrentdbConnectionString: env.KURRENTDB_CONNECTION_STRING || undefined,
     auth,

@@ -10,7 +10,7 @@ export async function openEventStore(config: AppConfig): Promise<EventStore> {
     const { KurrentDbEventStore } = await import('@caseline/event-store/kurrentdb');
     return KurrentDbEventStore.connect(config.kurrentdbConnectionString as string, limits);
   }
-  const db = config.databaseUrl ? new PostgresDatabase({ connectionString: config.databaseUrl }) : await PgliteDatabase.open(config.dataDir);
+  const db = config.databaseUrl ? new PostgresDatabase({ connectionString: config.databaseUrl, max: config.databasePoolSize }) : await PgliteDatabase.open(config.dataDir);
   try {
     return await SqlEventStore.open(db, limits);
   } catch (error) {

@@ -2,11 +2,19 @@ import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadat
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import type { AuthenticatedActor } from '../actor';
+import { forbidden } from '../errors';
+import { can, type Capability } from '../policy';
 import { AuthService } from './auth.service';
 
 const PUBLIC = 'caseline:public';
+const CAPABILITY = 'caseline:capability';
 /** Marks a route that needs no token (health, docs, the dev token). */
 export const Public = () => SetMetadata(PUBLIC, true);
+/**
+ * The capability a route needs (see the policy table). Checked right after authentication and
+ * before the body is validated or anything is read: a role that may never do this gets 403.
+ */
+export const Requires = (capability: Capability) => SetMetadata(CAPABILITY, capability);
 
 export interface AuthenticatedRequest extends Request {
   actor?: AuthenticatedActor;
@@ -25,6 +33,8 @@ export class AuthGuard implements CanActivate {
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     request.actor = await this.auth.verify(request.headers.authorization);
+    const capability = this.reflector.getAllAndOverride<Capability | undefined>(CAPABILITY, [context.getHandler(), context.getClass()]);
+    if (capability && !can(request.actor, capability)) throw forbidden(capability);
     return true;
   }
 }

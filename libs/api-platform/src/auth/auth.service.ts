@@ -36,6 +36,10 @@ export class AuthService {
   async verify(authorization: string | undefined): Promise<AuthenticatedActor> {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization ?? '');
     if (!match) throw unauthorized();
+    // A token verified moments ago need not be verified again: the cache keeps the actor until the
+    // token's own expiry (never longer than a minute), keyed by the whole signed token.
+    const cached = this.verified.get(match[1]);
+    if (cached && cached.until > Date.now()) return cached.actor;
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(match[1], this.key as Uint8Array, {
@@ -48,8 +52,13 @@ export class AuthService {
     } catch {
       throw unauthorized('the bearer token is invalid or expired');
     }
-    return actorFromClaims(payload);
+    const actor = actorFromClaims(payload);
+    if (this.verified.size >= 10_000) this.verified.clear();
+    this.verified.set(match[1], { actor, until: Math.min(Date.now() + 60_000, Number(payload.exp) * 1000) });
+    return actor;
   }
+
+  private readonly verified = new Map<string, { actor: AuthenticatedActor; until: number }>();
 
   /** Dev mode only: a token for whoever asks. Never available with AUTH_MODE=jwt. */
   async issueDevToken(claims: { sub: string; name: string; role: string; team: string }): Promise<string> {

@@ -16,9 +16,8 @@ CREATE TABLE es_streams (
   -- Hash chain link before the last append and after it: the head, for truncation checks.
   previous_head bytea NOT NULL,
   last_hash   bytea NOT NULL,
-  created_at  timestamptz NOT NULL DEFAULT now(),
-  updated_at  timestamptz NOT NULL DEFAULT now()
-);
+  created_at  timestamptz NOT NULL DEFAULT now()
+) WITH (fillfactor = 50); -- room on each page so that moving a head is a HOT update
 
 -- position: store-wide insertion order. transaction_id: the writer's transaction; delivery
 -- follows (transaction_id, position) and stops below the oldest running transaction, so an
@@ -96,7 +95,7 @@ BEGIN
   IF p_expected <> 'no_stream' AND v_exact IS DISTINCT FROM 0 THEN
     UPDATE es_streams s
        SET version = s.version + v_count, previous_head = s.last_hash,
-           last_hash = es_chain(s.last_hash, v_contents), updated_at = now()
+           last_hash = es_chain(s.last_hash, v_contents)
      WHERE s.stream_id = p_stream AND (v_exact IS NULL OR s.version = v_exact)
     RETURNING s.version - v_count, s.previous_head INTO v_version, v_hash;
   END IF;
@@ -109,7 +108,7 @@ BEGIN
       -- Another appender created the stream between our two statements; it exists now.
       UPDATE es_streams s
          SET version = s.version + v_count, previous_head = s.last_hash,
-             last_hash = es_chain(s.last_hash, v_contents), updated_at = now()
+             last_hash = es_chain(s.last_hash, v_contents)
        WHERE s.stream_id = p_stream
       RETURNING s.version - v_count, s.previous_head INTO v_version, v_hash;
     END IF;
@@ -132,6 +131,57 @@ BEGIN
             sha256(v_hash || decode(v_event->>'contentHash', 'hex')))
     RETURNING hash, position INTO v_hash, v_position;
   END LOOP;
+  RETURN QUERY SELECT 'appended'::text, v_version, v_position, pg_current_xact_id();
+END
+$fn$;
+`,
+  },
+  {
+    version: 2,
+    name: 'single-event append fast path',
+    sql: `
+-- The common case — one event — without the batch machinery: scalar parameters (no JSON array to
+-- unpack), the chain link computed inline. Same locking, same outcomes as es_append.
+CREATE FUNCTION es_append_one(p_stream text, p_category text, p_expected text, p_event_id uuid, p_type text,
+                              p_data jsonb, p_metadata jsonb, p_recorded_at timestamptz, p_content bytea)
+RETURNS TABLE (outcome text, stream_version bigint, last_position bigint, last_transaction xid8)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_exact    bigint := CASE WHEN p_expected ~ '^[0-9]+$' THEN p_expected::bigint END;
+  v_version  bigint;
+  v_previous bytea;
+  v_hash     bytea;
+  v_position bigint;
+BEGIN
+  IF p_expected <> 'no_stream' AND v_exact IS DISTINCT FROM 0 THEN
+    UPDATE es_streams s
+       SET version = s.version + 1, previous_head = s.last_hash, last_hash = sha256(s.last_hash || p_content)
+     WHERE s.stream_id = p_stream AND (v_exact IS NULL OR s.version = v_exact)
+    RETURNING s.version, s.previous_head, s.last_hash INTO v_version, v_previous, v_hash;
+  END IF;
+  IF v_version IS NULL AND (p_expected IN ('any', 'no_stream') OR v_exact = 0) THEN
+    INSERT INTO es_streams AS s (stream_id, category, version, previous_head, last_hash)
+    VALUES (p_stream, p_category, 1, decode(repeat('00', 32), 'hex'), sha256(decode(repeat('00', 32), 'hex') || p_content))
+    ON CONFLICT (stream_id) DO NOTHING
+    RETURNING s.version, s.previous_head, s.last_hash INTO v_version, v_previous, v_hash;
+    IF v_version IS NULL AND p_expected = 'any' THEN
+      UPDATE es_streams s
+         SET version = s.version + 1, previous_head = s.last_hash, last_hash = sha256(s.last_hash || p_content)
+       WHERE s.stream_id = p_stream
+      RETURNING s.version, s.previous_head, s.last_hash INTO v_version, v_previous, v_hash;
+    END IF;
+  END IF;
+  IF v_version IS NULL THEN
+    RETURN QUERY SELECT * FROM es_find_appended(p_stream, jsonb_build_array(jsonb_build_object(
+      'eventId', p_event_id, 'contentHash', encode(p_content, 'hex')))) f WHERE f.outcome IS NOT NULL;
+    IF NOT FOUND THEN
+      RETURN QUERY SELECT 'conflict'::text, coalesce((SELECT s.version FROM es_streams s WHERE s.stream_id = p_stream), 0), NULL::bigint, NULL::xid8;
+    END IF;
+    RETURN;
+  END IF;
+  INSERT INTO es_events (stream_id, version, event_id, type, data, metadata, recorded_at, previous_hash, hash)
+  VALUES (p_stream, v_version, p_event_id, p_type, p_data, p_metadata, p_recorded_at, v_previous, v_hash)
+  RETURNING position INTO v_position;
   RETURN QUERY SELECT 'appended'::text, v_version, v_position, pg_current_xact_id();
 END
 $fn$;

@@ -102,20 +102,35 @@ export class SqlEventStore implements EventStore {
       categories: this.categories,
       maxEventBytes: this.maxEventBytes,
     });
-    const payload = JSON.stringify(prepared.events);
+    const payload = prepared.events.length === 1 ? '' : JSON.stringify(prepared.events);
     type Outcome = { outcome: string | null; stream_version: string | null; last_position: string | null; last_transaction: string | null };
     const columns = `outcome, stream_version::text AS stream_version, last_position::text AS last_position,
                 last_transaction::text AS last_transaction`;
     let rows: Outcome[];
     try {
+      const [one] = prepared.events;
       ({ rows } = await guard(() =>
-        this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload]),
+        prepared.events.length === 1
+          ? this.db.query<Outcome>(`SELECT ${columns} FROM es_append_one($1, $2, $3, $4::uuid, $5, $6::jsonb, $7::jsonb, $8::timestamptz, decode($9, 'hex'))`, [
+              streamId,
+              prepared.category,
+              prepared.expected,
+              one.eventId,
+              one.type,
+              JSON.stringify(one.data),
+              JSON.stringify(one.metadata),
+              one.recordedAt,
+              one.contentHash,
+            ])
+          : this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload]),
       ));
     } catch (error) {
       // An event id is already stored: a retry whose expected version still held, or two retries
       // that raced. Look the batch up and answer with the original result, as any retry gets.
       if (!isUniqueViolation(error, 'es_events_event_id_key')) throw error;
-      ({ rows } = await guard(() => this.db.query<Outcome>(`SELECT ${columns} FROM es_find_appended($1, $2::jsonb)`, [streamId, payload])));
+      ({ rows } = await guard(() =>
+        this.db.query<Outcome>(`SELECT ${columns} FROM es_find_appended($1, $2::jsonb)`, [streamId, JSON.stringify(prepared.events)]),
+      ));
     }
     const row = rows[0];
     switch (row.outcome) {
