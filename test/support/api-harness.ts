@@ -36,13 +36,19 @@ export interface ApiHarness {
 }
 
 /** Starts the whole API on a fresh embedded PGlite or a fresh PostgreSQL database. */
-export async function startApi(adapter: Adapter, env: NodeJS.ProcessEnv = {}, options: { connectionString?: string } = {}): Promise<ApiHarness> {
+export async function startApi(
+  adapter: Adapter,
+  env: NodeJS.ProcessEnv = {},
+  /** PostgreSQL: connect through this URL instead, or one derived from the fresh database's URL (e.g. via a proxy). */
+  options: { connectionString?: string | ((databaseUrl: string) => string) } = {},
+): Promise<ApiHarness> {
   const config = loadConfig({ AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-api-')), LOG_LEVEL: 'info', ...env });
   let database: TestDatabase | undefined;
   let db: SqlDatabase;
   if (adapter === 'postgres') {
     database = await createTestDatabase('caseline_api');
-    db = new PostgresDatabase({ connectionString: options.connectionString ?? database.url, max: 20, connectionTimeoutMillis: 2000 });
+    const connectionString = typeof options.connectionString === 'function' ? options.connectionString(database.url) : (options.connectionString ?? database.url);
+    db = new PostgresDatabase({ connectionString, max: 20, connectionTimeoutMillis: 2000 });
   } else {
     db = await PgliteDatabase.open();
   }
@@ -57,6 +63,7 @@ export async function startApi(adapter: Adapter, env: NodeJS.ProcessEnv = {}, op
   const devSecret = randomBytes(32);
   const app = await createApp(config, { store, devSecret, logStream });
   await app.init();
+  await app.getHttpAdapter().getInstance().ready();
   const server = app.getHttpServer();
   const tokens = new Map<string, string>();
   return {

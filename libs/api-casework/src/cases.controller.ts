@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { CaseCommand, CaseState } from '@caseline/domain';
 import { Command, CurrentActor, mintId, Requires, type AuthenticatedActor, type CommandContext, type CommandOutcome } from '@caseline/api-platform';
 import {
@@ -34,7 +34,7 @@ export class CasesController {
   @Post()
   @Requires('case.open')
   @ApiOperation({ summary: 'Open a case for a registered person; the case belongs to your team' })
-  async open(@Body() body: OpenCaseBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  async open(@Body() body: OpenCaseBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     const caseId = mintId(context, 'case');
     const outcome: CommandOutcome = await this.commands.execute(
       new OpenCaseMessage(context, caseId, body.personId.toLowerCase(), (person) => ({
@@ -58,9 +58,9 @@ export class CasesController {
   @Get(':caseId')
   @Requires('case.read')
   @ApiOperation({ summary: 'The case card' })
-  async get(@Param('caseId', RecordIdPipe) caseId: string, @CurrentActor() actor: AuthenticatedActor, @Res({ passthrough: true }) response: Response) {
+  async get(@Param('caseId', RecordIdPipe) caseId: string, @CurrentActor() actor: AuthenticatedActor, @Res({ passthrough: true }) response: FastifyReply) {
     const { view, version } = await this.queries.execute(new GetCase(actor, caseId));
-    response.setHeader('ETag', `"${version}"`);
+    response.header('ETag', `"${version}"`);
     return view;
   }
 
@@ -68,7 +68,7 @@ export class CasesController {
   @Requires('case.assign')
   @HttpCode(200)
   @ApiOperation({ summary: 'Assign the case to a worker (supervisors)' })
-  assign(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: AssignCaseBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  assign(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: AssignCaseBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, caseId, () => ({ type: 'AssignCase', now: context.now, data: { caseId, workerId: body.workerId } }));
   }
 
@@ -76,14 +76,14 @@ export class CasesController {
   @Requires('case.risk')
   @HttpCode(200)
   @ApiOperation({ summary: 'Change the risk level, with a reason' })
-  changeRisk(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: ChangeRiskBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  changeRisk(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: ChangeRiskBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, caseId, () => ({ type: 'ChangeRisk', now: context.now, data: { caseId, risk: body.risk, reason: body.reason } }));
   }
 
   @Post(':caseId/welfare-checks')
   @Requires('case.welfare_check')
   @ApiOperation({ summary: 'Record a welfare check' })
-  recordWelfareCheck(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: WelfareCheckBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  recordWelfareCheck(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: WelfareCheckBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     const welfareCheckId = mintId(context, 'welfareCheck');
     return this.change(context, response, caseId, () => ({ type: 'RecordWelfareCheck', now: context.now, data: { caseId, welfareCheckId, ...body } }), { welfareCheckId });
   }
@@ -91,7 +91,7 @@ export class CasesController {
   @Post(':caseId/notes')
   @Requires('case.note.team')
   @ApiOperation({ summary: 'Add a note (team-visible, or confidential for social workers and supervisors)' })
-  addNote(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: NoteBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  addNote(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: NoteBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     if (body.visibility === 'confidential') requireCapability(context.actor, 'case.note.confidential.write');
     const noteId = mintId(context, 'note');
     return this.change(context, response, caseId, () => ({ type: 'AddNote', now: context.now, data: { caseId, noteId, body: body.body, visibility: body.visibility } }), { noteId });
@@ -100,7 +100,7 @@ export class CasesController {
   @Post(':caseId/follow-ups')
   @Requires('case.follow_up')
   @ApiOperation({ summary: 'Schedule a follow-up' })
-  scheduleFollowUp(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: FollowUpBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  scheduleFollowUp(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: FollowUpBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     const followUpId = mintId(context, 'followUp');
     return this.change(context, response, caseId, () => ({ type: 'ScheduleFollowUp', now: context.now, data: { caseId, followUpId, ...body } }), { followUpId });
   }
@@ -114,7 +114,7 @@ export class CasesController {
     @Param('followUpId', RecordIdPipe) followUpId: string,
     @Body() body: CompleteFollowUpBody,
     @Command() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     return this.change(
       context,
@@ -134,7 +134,7 @@ export class CasesController {
     @Param('followUpId', RecordIdPipe) followUpId: string,
     @Body() body: ReasonBody,
     @Command() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     return this.change(context, response, caseId, () => ({ type: 'CancelFollowUp', now: context.now, data: { caseId, followUpId, reason: body.reason } }), { followUpId });
   }
@@ -143,7 +143,7 @@ export class CasesController {
   @Requires('case.close')
   @HttpCode(200)
   @ApiOperation({ summary: 'Close the case with a disposition (cancels its scheduled follow-ups)' })
-  close(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: CloseCaseBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  close(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: CloseCaseBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, caseId, () => ({ type: 'CloseCase', now: context.now, data: { caseId, disposition: body.disposition, note: body.note ?? null } }));
   }
 
@@ -151,14 +151,14 @@ export class CasesController {
   @Requires('case.reopen')
   @HttpCode(200)
   @ApiOperation({ summary: 'Reopen a closed case, with a reason' })
-  reopen(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: ReasonBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  reopen(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: ReasonBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, caseId, () => ({ type: 'ReopenCase', now: context.now, data: { caseId, reason: body.reason } }));
   }
 
   @Post(':caseId/referrals')
   @Requires('referral.make')
   @ApiOperation({ summary: 'Refer the person to a provider (needs a covering consent, or a supervisor override with a reason)' })
-  async makeReferral(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: MakeReferralBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  async makeReferral(@Param('caseId', RecordIdPipe) caseId: string, @Body() body: MakeReferralBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     if (body.consentOverride) requireCapability(context.actor, 'referral.consent_override');
     const referralId = mintId(context, 'referral');
     const outcome: CommandOutcome = await this.commands.execute(
@@ -184,7 +184,7 @@ export class CasesController {
 
   private async change<Extra extends object>(
     context: CommandContext,
-    response: Response,
+    response: FastifyReply,
     caseId: string,
     build: (state: OpenCaseState) => CaseCommand,
     extra?: Extra,

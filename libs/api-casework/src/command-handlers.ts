@@ -1,18 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import {
-  caseDecider,
-  caseStream,
-  personDecider,
-  personStream,
-  referralDecider,
-  referralStream,
-  replay,
-  type CaseEvent,
-  type PersonEvent,
-} from '@caseline/domain';
-import type { EventStore } from '@caseline/event-store';
-import { CommandRunner, EVENT_STORE, notFound, type CommandOutcome } from '@caseline/api-platform';
+import { caseDecider, caseStream, personDecider, personStream, referralDecider, referralStream } from '@caseline/domain';
+import { CommandRunner, notFound, StreamStateCache, type CommandOutcome } from '@caseline/api-platform';
 import { ChangeCase, ChangePerson, ChangeReferral, MakeReferralMessage, OpenCaseMessage } from './messages';
 import { caseInScope, personInScope, referralInScope } from './scope';
 
@@ -24,8 +13,8 @@ export class ChangePersonHandler implements ICommandHandler<ChangePerson, Comman
     return this.runner.run(context, {
       streamId: personStream(personId),
       decider: personDecider,
-      command: (state, events) => {
-        if (reach === 'team') personInScope(context.actor, state, events);
+      command: (state, stream) => {
+        if (reach === 'team') personInScope(context.actor, state, stream.firstActorTeam);
         if (reach === 'any' && !state.registered) throw notFound('person');
         return build(state);
       },
@@ -37,12 +26,12 @@ export class ChangePersonHandler implements ICommandHandler<ChangePerson, Comman
 export class OpenCaseHandler implements ICommandHandler<OpenCaseMessage, CommandOutcome> {
   constructor(
     @Inject(CommandRunner) private readonly runner: CommandRunner,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamStateCache) private readonly streams: StreamStateCache,
   ) {}
 
   async execute({ context, caseId, personId, build }: OpenCaseMessage): Promise<CommandOutcome> {
-    const personEvents = await this.store.readStream(personStream(personId));
-    const person = personInScope(context.actor, replay(personDecider, personEvents as unknown as PersonEvent[]), personEvents);
+    const personStreamState = await this.streams.load(personStream(personId), personDecider);
+    const person = personInScope(context.actor, personStreamState.state, personStreamState.firstActorTeam);
     return this.runner.run(context, {
       streamId: caseStream(caseId),
       decider: caseDecider,
@@ -68,14 +57,12 @@ export class ChangeCaseHandler implements ICommandHandler<ChangeCase, CommandOut
 export class MakeReferralHandler implements ICommandHandler<MakeReferralMessage, CommandOutcome> {
   constructor(
     @Inject(CommandRunner) private readonly runner: CommandRunner,
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamStateCache) private readonly streams: StreamStateCache,
   ) {}
 
   async execute({ context, referralId, caseId, build }: MakeReferralMessage): Promise<CommandOutcome> {
-    const caseEvents = await this.store.readStream(caseStream(caseId));
-    const caseState = caseInScope(context.actor, replay(caseDecider, caseEvents as unknown as CaseEvent[]));
-    const personEvents = await this.store.readStream(personStream(caseState.personId));
-    const person = replay(personDecider, personEvents as unknown as PersonEvent[]);
+    const caseState = caseInScope(context.actor, (await this.streams.load(caseStream(caseId), caseDecider)).state);
+    const person = (await this.streams.load(personStream(caseState.personId), personDecider)).state;
     return this.runner.run(context, {
       streamId: referralStream(referralId),
       decider: referralDecider,

@@ -4,6 +4,8 @@ import {
   ArrayMaxSize,
   ArrayMinSize,
   IsArray,
+  IsDefined,
+  IsObject,
   IsIn,
   IsISO8601,
   IsOptional,
@@ -12,6 +14,7 @@ import {
   Matches,
   MaxLength,
   MinLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 import {
@@ -40,6 +43,22 @@ export class RegisterPersonBody {
   @ApiProperty({ maxLength: 100 }) @Text(100) familyName!: string;
   @ApiPropertyOptional({ example: '1980-04-12' }) @IsOptional() @IsString() @Matches(DATE_ONLY, { message: 'dateOfBirth must be YYYY-MM-DD' }) dateOfBirth?: string;
   @ApiPropertyOptional({ example: '+1 555 0100' }) @IsOptional() @IsString() @Matches(/^\+?[0-9 ()-]{3,30}$/, { message: 'phone must be digits, spaces, ( ) - and an optional leading +' }) phone?: string;
+}
+
+/** Only the fields given change; null clears date of birth or phone. */
+export class CorrectPersonBody {
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @Text(100) givenName?: string;
+  @ApiPropertyOptional({ maxLength: 100 }) @IsOptional() @Text(100) familyName?: string;
+  @ApiPropertyOptional({ example: '1980-04-12', nullable: true })
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  @IsString()
+  @Matches(DATE_ONLY, { message: 'dateOfBirth must be YYYY-MM-DD' })
+  dateOfBirth?: string | null;
+  @ApiPropertyOptional({ example: '+1 555 0100', nullable: true })
+  @ValidateIf((_, value) => value !== null && value !== undefined)
+  @IsString()
+  @Matches(/^\+?[0-9 ()-]{3,30}$/, { message: 'phone must be digits, spaces, ( ) - and an optional leading +' })
+  phone?: string | null;
 }
 
 export class GrantConsentBody {
@@ -114,11 +133,11 @@ export class ConsentOverrideBody {
 
 export class MakeReferralBody {
   @ApiProperty({ enum: referralTypes }) @IsIn(list(referralTypes)) type!: (typeof referralTypes)[number];
-  @ApiProperty({ type: ProviderBody }) @ValidateNested() @Type(() => ProviderBody) provider!: ProviderBody;
+  @ApiProperty({ type: ProviderBody }) @IsDefined() @IsObject() @ValidateNested() @Type(() => ProviderBody) provider!: ProviderBody;
   @ApiProperty({ enum: referralUrgencies }) @IsIn(list(referralUrgencies)) urgency!: (typeof referralUrgencies)[number];
   @ApiPropertyOptional({ maxLength: 5000 }) @IsOptional() @Text(5000) notes?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() consentId?: string;
-  @ApiPropertyOptional({ type: ConsentOverrideBody }) @IsOptional() @ValidateNested() @Type(() => ConsentOverrideBody) consentOverride?: ConsentOverrideBody;
+  @ApiPropertyOptional({ type: ConsentOverrideBody }) @IsOptional() @IsObject() @ValidateNested() @Type(() => ConsentOverrideBody) consentOverride?: ConsentOverrideBody;
 }
 
 export class OptionalNoteBody {

@@ -1,9 +1,9 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Command, mintId, Requires, CurrentActor, type AuthenticatedActor, type CommandContext, type CommandOutcome } from '@caseline/api-platform';
-import { GrantConsentBody, ReasonBody, RegisterPersonBody } from './dto';
+import { CorrectPersonBody, GrantConsentBody, ReasonBody, RegisterPersonBody } from './dto';
 import { ChangePerson, GetPerson } from './messages';
 import { answer, RecordIdPipe } from './respond';
 
@@ -19,7 +19,7 @@ export class PeopleController {
   @Post()
   @Requires('person.register')
   @ApiOperation({ summary: 'Register a person' })
-  async register(@Body() body: RegisterPersonBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  async register(@Body() body: RegisterPersonBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     const personId = mintId(context, 'person');
     const outcome = await this.run(
       new ChangePerson(context, personId, () => ({ type: 'RegisterPerson', now: context.now, data: { personId, ...body } }), 'new'),
@@ -30,10 +30,26 @@ export class PeopleController {
   @Get(':personId')
   @Requires('person.read')
   @ApiOperation({ summary: 'A person, with consents for roles that may see them' })
-  async get(@Param('personId', RecordIdPipe) personId: string, @CurrentActor() actor: AuthenticatedActor, @Res({ passthrough: true }) response: Response) {
+  async get(@Param('personId', RecordIdPipe) personId: string, @CurrentActor() actor: AuthenticatedActor, @Res({ passthrough: true }) response: FastifyReply) {
     const { view, version } = await this.queries.execute(new GetPerson(actor, personId));
-    response.setHeader('ETag', `"${version}"`);
+    response.header('ETag', `"${version}"`);
     return view;
+  }
+
+  @Post(':personId/corrections')
+  @Requires('person.correct')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Correct a person's identity details (only the fields given change)" })
+  async correct(
+    @Param('personId', RecordIdPipe) personId: string,
+    @Body() body: CorrectPersonBody,
+    @Command() context: CommandContext,
+    @Res({ passthrough: true }) response: FastifyReply,
+  ) {
+    const outcome = await this.run(
+      new ChangePerson(context, personId, () => ({ type: 'CorrectPersonDetails', now: context.now, data: { personId, changes: { ...body } } })),
+    );
+    return answer(response, outcome, { id: personId });
   }
 
   @Post(':personId/consents')
@@ -44,7 +60,7 @@ export class PeopleController {
     @Param('personId', RecordIdPipe) personId: string,
     @Body() body: GrantConsentBody,
     @Command() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const consentId = mintId(context, 'consent');
     const outcome = await this.run(
@@ -66,7 +82,7 @@ export class PeopleController {
     @Param('consentId', RecordIdPipe) consentId: string,
     @Body() body: ReasonBody,
     @Command() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const outcome = await this.run(
       new ChangePerson(context, personId, () => ({ type: 'RevokeConsent', now: context.now, data: { personId, consentId, reason: body.reason } })),
@@ -82,7 +98,7 @@ export class PeopleController {
     @Param('personId', RecordIdPipe) personId: string,
     @Body() body: ReasonBody,
     @Command() context: CommandContext,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ) {
     const outcome = await this.run(
       new ChangePerson(context, personId, () => ({ type: 'ErasePerson', now: context.now, data: { personId, reason: body.reason } }), 'any'),

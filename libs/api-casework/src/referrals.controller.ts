@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { ReferralCommand } from '@caseline/domain';
 import { Command, CurrentActor, Requires, type AuthenticatedActor, type CommandContext, type CommandOutcome } from '@caseline/api-platform';
 import { CloseReferralBody, DeclineReferralBody, OptionalNoteBody, ReasonBody, ServiceStartBody } from './dto';
@@ -20,9 +20,9 @@ export class ReferralsController {
   @Get(':referralId')
   @Requires('referral.read')
   @ApiOperation({ summary: 'A referral and where it stands' })
-  async get(@Param('referralId', RecordIdPipe) referralId: string, @CurrentActor() actor: AuthenticatedActor, @Res({ passthrough: true }) response: Response) {
+  async get(@Param('referralId', RecordIdPipe) referralId: string, @CurrentActor() actor: AuthenticatedActor, @Res({ passthrough: true }) response: FastifyReply) {
     const { view, version } = await this.queries.execute(new GetReferral(actor, referralId));
-    response.setHeader('ETag', `"${version}"`);
+    response.header('ETag', `"${version}"`);
     return view;
   }
 
@@ -30,7 +30,7 @@ export class ReferralsController {
   @Requires('referral.lifecycle')
   @HttpCode(200)
   @ApiOperation({ summary: 'The provider accepted the referral' })
-  accept(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: OptionalNoteBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  accept(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: OptionalNoteBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, referralId, { type: 'AcceptReferral', now: context.now, data: { referralId, note: body.note ?? null } });
   }
 
@@ -38,7 +38,7 @@ export class ReferralsController {
   @Requires('referral.lifecycle')
   @HttpCode(200)
   @ApiOperation({ summary: 'The provider or the client declined the referral' })
-  decline(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: DeclineReferralBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  decline(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: DeclineReferralBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, referralId, { type: 'DeclineReferral', now: context.now, data: { referralId, by: body.by, reason: body.reason } });
   }
 
@@ -46,7 +46,7 @@ export class ReferralsController {
   @Requires('referral.lifecycle')
   @HttpCode(200)
   @ApiOperation({ summary: 'The provider started serving the person' })
-  startService(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: ServiceStartBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  startService(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: ServiceStartBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, referralId, {
       type: 'StartReferralService',
       now: context.now,
@@ -58,7 +58,7 @@ export class ReferralsController {
   @Requires('referral.lifecycle')
   @HttpCode(200)
   @ApiOperation({ summary: 'Close the loop with an outcome' })
-  close(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: CloseReferralBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  close(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: CloseReferralBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, referralId, { type: 'CloseReferral', now: context.now, data: { referralId, outcome: body.outcome, note: body.note ?? null } });
   }
 
@@ -66,11 +66,11 @@ export class ReferralsController {
   @Requires('referral.lifecycle')
   @HttpCode(200)
   @ApiOperation({ summary: 'Withdraw a referral the provider has not answered' })
-  revoke(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: ReasonBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: Response) {
+  revoke(@Param('referralId', RecordIdPipe) referralId: string, @Body() body: ReasonBody, @Command() context: CommandContext, @Res({ passthrough: true }) response: FastifyReply) {
     return this.change(context, response, referralId, { type: 'RevokeReferral', now: context.now, data: { referralId, reason: body.reason } });
   }
 
-  private async change(context: CommandContext, response: Response, referralId: string, command: ReferralCommand) {
+  private async change(context: CommandContext, response: FastifyReply, referralId: string, command: ReferralCommand) {
     const outcome: CommandOutcome = await this.commands.execute(new ChangeReferral(context, referralId, () => command));
     return answer(response, outcome, { id: referralId });
   }

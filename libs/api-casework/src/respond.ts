@@ -1,12 +1,12 @@
 import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { consistencyToken, notFound, type CommandOutcome } from '@caseline/api-platform';
 
 /** Sets what every command answers besides its body: ETag and X-Consistency-Token. */
-export function answer<Body extends object>(response: Response, outcome: CommandOutcome, body: Body): Body & { version: number } {
-  response.setHeader('ETag', `"${outcome.version}"`);
-  if (outcome.checkpoint) response.setHeader('X-Consistency-Token', consistencyToken(outcome.checkpoint));
-  if (outcome.replayed) response.setHeader('Idempotent-Replayed', 'true');
+export function answer<Body extends object>(response: FastifyReply, outcome: CommandOutcome, body: Body): Body & { version: number } {
+  response.header('ETag', `"${outcome.version}"`);
+  if (outcome.checkpoint) response.header('X-Consistency-Token', consistencyToken(outcome.checkpoint));
+  if (outcome.replayed) response.header('Idempotent-Replayed', 'true');
   return { ...body, version: outcome.version };
 }
 

@@ -1,5 +1,4 @@
 import type { CaseState, PersonState, ReferralState } from '@caseline/domain';
-import type { RecordedEvent } from '@caseline/event-store';
 import { can, forbidden, inScope, notFound, type AuthenticatedActor, type Capability } from '@caseline/api-platform';
 
 /** 403 when the role may never do this, whatever the record. Checked before anything is read. */
@@ -11,9 +10,9 @@ export function requireCapability(actor: AuthenticatedActor, capability: Capabil
  * A person belongs to the team that registered them (from the registering event's actor).
  * Unknown or out of scope: 404 either way, so that existence never leaks.
  */
-export function personInScope(actor: AuthenticatedActor, state: PersonState, events: RecordedEvent[]): PersonState {
-  if (!state.registered || events.length === 0) throw notFound('person');
-  if (!inScope(actor, events[0].metadata.actor.team)) throw notFound('person');
+export function personInScope(actor: AuthenticatedActor, state: PersonState, registeringTeam: string | undefined): PersonState {
+  if (!state.registered || registeringTeam === undefined) throw notFound('person');
+  if (!inScope(actor, registeringTeam)) throw notFound('person');
   return state;
 }
 

@@ -43,7 +43,7 @@ export function commandContextOf(request: AuthenticatedRequest): CommandContext 
     if (!match) throw new ApiError(400, 'invalid_if_match', 'If-Match must be a version in quotes, e.g. "3"');
     expectedVersion = Number(match[1]);
   }
-  const requestId = String((request as { id?: unknown }).id ?? randomUUID());
+  const requestId = String(request.id ?? randomUUID());
   return {
     actor: request.actor,
     correlationId: correlationIdOf(request) ?? requestId,
@@ -51,7 +51,7 @@ export function commandContextOf(request: AuthenticatedRequest): CommandContext 
     now: new Date().toISOString(),
     idempotencyKey: key,
     requestHash: createHash('sha256')
-      .update(canonicalJson({ method: request.method, path: request.path, body: request.body ?? null }))
+      .update(canonicalJson({ method: request.method, path: request.url.split('?')[0], body: request.body ?? null }))
       .digest('hex'),
     expectedVersion,
   };

@@ -1,14 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { replay, type Decider } from '@caseline/domain';
-import {
-  DuplicateEventIdError,
-  WrongExpectedVersionError,
-  type EventStore,
-  type NewEvent,
-  type RecordedEvent,
-} from '@caseline/event-store';
+import type { Decider } from '@caseline/domain';
+import { DuplicateEventIdError, WrongExpectedVersionError, type EventStore, type NewEvent } from '@caseline/event-store';
 import { mintId, type CommandContext } from './command-context';
 import { ApiError } from './errors';
+import { StreamStateCache, type StreamState } from './stream-state-cache';
 import { EVENT_STORE } from './tokens';
 
 export interface CommandOutcome {
@@ -25,7 +20,7 @@ export interface StreamCommand<State, Cmd, Evt extends { type: string; data: unk
    * Builds the domain command from the stream's current state. It may throw (a 404 for a record
    * outside the caller's scope, a DomainError); nothing is appended then.
    */
-  command(state: State, events: RecordedEvent[]): Cmd | Promise<Cmd>;
+  command(state: State, stream: StreamState<State>): Cmd | Promise<Cmd>;
 }
 
 /** How many times a command is re-decided when another writer got to the stream first. */
@@ -38,21 +33,38 @@ const MAX_ATTEMPTS = 40;
  */
 @Injectable()
 export class CommandRunner {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(StreamStateCache) private readonly streams: StreamStateCache,
+  ) {}
 
   async run<State, Cmd, Evt extends { type: string; data: unknown }>(
     context: CommandContext,
     target: StreamCommand<State, Cmd, Evt>,
   ): Promise<CommandOutcome> {
+    const decider = target.decider as Decider<State, unknown, Evt>;
     for (let attempt = 1; ; attempt++) {
-      const stored = await this.store.readStream(target.streamId);
-      const earlier = this.earlierAnswer(context, stored);
+      // First try on the cached state without a read: the append names the version decided on, so
+      // if the stream moved meanwhile (another process, another request) it fails and we read.
+      const cached = attempt === 1 ? this.streams.peek(target.streamId, decider) : undefined;
+      let stream = cached ?? (await this.streams.load(target.streamId, decider));
+      let earlier = this.earlierAnswer(context, stream);
+      if (cached && (earlier || (context.expectedVersion !== undefined && context.expectedVersion !== stream.version))) {
+        // A stale cache must not decide a replay or a 412: look again with what is stored.
+        stream = await this.streams.load(target.streamId, decider);
+        earlier = this.earlierAnswer(context, stream);
+      }
       if (earlier) return earlier;
-      const version = stored.length ? stored[stored.length - 1].version : 0;
+      const { state, version } = stream;
       if (context.expectedVersion !== undefined && context.expectedVersion !== version) throw preconditionFailed(version);
-      const state = replay(target.decider, stored as unknown as Evt[]);
-      const decided = target.decider.decide(await target.command(state, stored), state);
-      if (decided.length === 0) return { version, checkpoint: stored.at(-1)?.checkpoint, replayed: false };
+      let decided: Evt[];
+      try {
+        decided = target.decider.decide(await target.command(state, stream), state);
+      } catch (error) {
+        if (cached) continue; // refused on possibly stale state: judge again on what is stored
+        throw error;
+      }
+      if (decided.length === 0) return { version, checkpoint: stream.checkpoint, replayed: false };
       const events: NewEvent[] = decided.map((event, index) => ({
         type: event.type,
         data: event.data,
@@ -69,16 +81,18 @@ export class CommandRunner {
       }));
       try {
         const result = await this.store.append(target.streamId, events, { expectedVersion: version });
+        if (!result.replayed) this.streams.record(target.streamId, decider, stream, events, result.checkpoint);
         return { version: result.nextVersion, checkpoint: result.checkpoint, replayed: result.replayed };
       } catch (error) {
         if (error instanceof DuplicateEventIdError) {
           // Our minted ids exist already. A twin request in this stream: the next read answers it.
           // Elsewhere: the key was used for another request.
-          const again = this.earlierAnswer(context, await this.store.readStream(target.streamId));
+          const again = this.earlierAnswer(context, await this.streams.load(target.streamId, decider));
           if (again) return again;
           throw keyReused();
         }
         if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (cached) continue; // the cache was behind: read and decide again, no pause needed
         if (context.expectedVersion !== undefined) throw preconditionFailed(error.actualVersion);
         if (attempt >= MAX_ATTEMPTS) {
           throw new ApiError(503, 'contention', 'too many concurrent changes to this record; try again', { 'Retry-After': '1' });
@@ -90,15 +104,12 @@ export class CommandRunner {
   }
 
   /** A retry under an Idempotency-Key this actor already used on this stream gets the first answer. */
-  private earlierAnswer(context: CommandContext, stored: RecordedEvent[]): CommandOutcome | undefined {
+  private earlierAnswer(context: CommandContext, stream: StreamState<unknown>): CommandOutcome | undefined {
     if (!context.idempotencyKey) return undefined;
-    const earlier = stored.filter(
-      (event) => event.metadata.idempotencyKey === context.idempotencyKey && event.metadata.actor?.id === context.actor.id,
-    );
-    if (earlier.length === 0) return undefined;
-    if (earlier[0].metadata.requestHash !== context.requestHash) throw keyReused();
-    const last = earlier[earlier.length - 1];
-    return { version: last.version, checkpoint: last.checkpoint, replayed: true };
+    const earlier = stream.keys.get(`${context.actor.id}\n${context.idempotencyKey}`);
+    if (!earlier) return undefined;
+    if (earlier.requestHash !== context.requestHash) throw keyReused();
+    return { version: earlier.version, checkpoint: earlier.checkpoint, replayed: true };
   }
 }
 

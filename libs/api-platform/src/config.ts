@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 /** Service configuration, read once from the environment (SPEC §7). */
 export interface AppConfig {
   port: number;
+  /** Listen address: loopback by default in dev auth mode (the token endpoint is open), all interfaces otherwise. */
+  host: string;
   /** PGlite folder, used when no DATABASE_URL is given. */
   dataDir: string;
   databaseUrl?: string;
@@ -64,6 +66,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!masterKey && authMode === 'jwt') throw new ConfigError('MASTER_KEY', 'is required outside dev mode');
   return {
     port,
+    host: env.HOST || (authMode === 'dev' ? '127.0.0.1' : '0.0.0.0'),
     dataDir: resolve(env.DATA_DIR ?? './data'),
     databaseUrl,
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 32, 1, 500),

@@ -11,3 +11,4 @@ export * from './platform.module';
 export * from './policy';
 export * from './problem.filter';
 export * from './tokens';
+export * from './stream-state-cache';

@@ -13,6 +13,7 @@ import { CommandRunner } from './command-runner';
 import type { AppConfig } from './config';
 import { HealthController } from './health.controller';
 import { ProblemDetailsFilter } from './problem.filter';
+import { StreamStateCache } from './stream-state-cache';
 import { APP_CONFIG, EVENT_STORE } from './tokens';
 
 export interface PlatformOptions {
@@ -50,7 +51,8 @@ export class PlatformModule {
             {
               level: config.logLevel,
               genReqId: (request, response) => {
-                const id = correlationIdOf(request as never) ?? randomUUID();
+                // Fastify has already chosen the id (from X-Correlation-Id when well-formed).
+                const id = String((request as { id?: unknown }).id ?? correlationIdOf(request as never) ?? randomUUID());
                 response.setHeader('X-Correlation-Id', id);
                 return id;
               },
@@ -73,10 +75,11 @@ export class PlatformModule {
         { provide: AuthService, useValue: options.auth },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        StreamStateCache,
         CommandRunner,
         StoreLifecycle,
       ],
-      exports: [APP_CONFIG, EVENT_STORE, AuthService, CommandRunner, CqrsModule],
+      exports: [APP_CONFIG, EVENT_STORE, AuthService, StreamStateCache, CommandRunner, CqrsModule],
     };
   }
 }

@@ -1,7 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
 import type { ValidationError } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError } from '@caseline/domain';
 import { EventStoreError, EventTooLargeError, StoreUnavailableError, WrongExpectedVersionError } from '@caseline/event-store';
 import { ApiError } from './errors';
@@ -43,6 +43,21 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** Writes an RFC 9457 problem+json answer (also used by HTTP hooks that run before Nest's filters). */
+export function sendProblem(reply: FastifyReply, status: number, code: string, detail: string, errors?: FieldError[]): FastifyReply {
+  return reply
+    .status(status)
+    .header('content-type', 'application/problem+json; charset=utf-8')
+    .send({
+      type: `https://caseline.dev/problems/${code.replace(/_/g, '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      ...(errors ? { errors } : {}),
+    });
+}
+
 interface Problem {
   status: number;
   code: string;
@@ -61,21 +76,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     const problem = this.toProblem(exception);
-    if (response.headersSent) return;
-    for (const [name, value] of Object.entries(problem.headers ?? {})) response.setHeader(name, value);
-    response
-      .status(problem.status)
-      .type('application/problem+json')
-      .json({
-        type: `https://caseline.dev/problems/${problem.code.replace(/_/g, '-')}`,
-        title: TITLES[problem.status] ?? 'Error',
-        status: problem.status,
-        detail: problem.detail,
-        code: problem.code,
-        ...(problem.errors ? { errors: problem.errors } : {}),
-      });
+    if (reply.sent) return;
+    for (const [name, value] of Object.entries(problem.headers ?? {})) reply.header(name, value);
+    sendProblem(reply, problem.status, problem.code, problem.detail, problem.errors);
   }
 
   private toProblem(exception: unknown): Problem {
@@ -89,7 +94,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { status, code: exception.code, detail: exception.message, errors };
     }
     if (exception instanceof StoreUnavailableError) {
-      return { status: 503, code: 'unavailable', detail: 'the database is unavailable; nothing was changed', headers: { 'Retry-After': '2' } };
+      return { status: 503, code: 'unavailable', detail: 'the database is unavailable; retry with the same Idempotency-Key to be sure the change is recorded once', headers: { 'Retry-After': '2' } };
     }
     if (exception instanceof WrongExpectedVersionError) return { status: 409, code: 'concurrent_change', detail: exception.message };
     if (exception instanceof EventTooLargeError) return { status: 400, code: 'too_large', detail: 'the request holds more text than a record may' };
@@ -105,9 +110,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const detail = status === 404 ? 'no such resource' : status === 413 ? 'the request body is too large' : exception.message;
       return { status: clientStatus >= 500 ? clientStatus : clientStatus, code, detail };
     }
-    const bodyParser = exception as { type?: string; status?: number; expose?: boolean };
-    if (typeof bodyParser?.status === 'number' && bodyParser.status >= 400 && bodyParser.status < 500) {
-      return { status: 400, code: 'malformed_request', detail: bodyParser.expose ? String((exception as Error).message) : 'the request body could not be read' };
+    // Fastify's own request errors (malformed JSON, body too large, unsupported media type) carry a
+    // 4xx statusCode and an FST_ code: all of them are client errors, answered 400.
+    const fastify = exception as { statusCode?: number; code?: string; message?: string };
+    if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+      const tooLarge = fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      return { status: 400, code: tooLarge ? 'too_large' : 'malformed_request', detail: tooLarge ? 'the request body is too large' : 'the request body could not be read as JSON' };
     }
     this.logger.error({ err: exception instanceof Error ? { name: exception.name, message: exception.message, stack: exception.stack } : String(exception) }, 'unexpected error');
     return { status: 500, code: 'internal', detail: 'something went wrong on our side; nothing partial was recorded' };

@@ -1,6 +1,6 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { AuthenticatedActor } from '../actor';
 import { forbidden } from '../errors';
 import { can, type Capability } from '../policy';
@@ -16,7 +16,7 @@ export const Public = () => SetMetadata(PUBLIC, true);
  */
 export const Requires = (capability: Capability) => SetMetadata(CAPABILITY, capability);
 
-export interface AuthenticatedRequest extends Request {
+export interface AuthenticatedRequest extends FastifyRequest {
   actor?: AuthenticatedActor;
 }
 
@@ -33,6 +33,8 @@ export class AuthGuard implements CanActivate {
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     request.actor = await this.auth.verify(request.headers.authorization);
+    // The request logger sees the raw request: the actor's id goes in its line too.
+    (request.raw as { actor?: AuthenticatedActor }).actor = request.actor;
     const capability = this.reflector.getAllAndOverride<Capability | undefined>(CAPABILITY, [context.getHandler(), context.getClass()]);
     if (capability && !can(request.actor, capability)) throw forbidden(capability);
     return true;

@@ -6,6 +6,8 @@ import { unauthorized } from '../errors';
 const DEV_ISSUER = 'caseline-dev';
 const DEV_AUDIENCE = 'caseline';
 const CLAIM_TEXT = /^[\p{L}\p{N} .,'’_@:-]{1,200}$/u;
+/** Subject ids as identity providers issue them (e.g. `auth0|5f1c…`, `google-oauth2|…`). */
+const SUBJECT = /^[\p{L}\p{N} .,'’_@:|/+=-]{1,200}$/u;
 const TEAM = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /**
@@ -76,7 +78,7 @@ export class AuthService {
 
 function actorFromClaims(claims: Record<string, unknown>): AuthenticatedActor {
   const { sub, name, role, team } = claims;
-  if (typeof sub !== 'string' || !CLAIM_TEXT.test(sub)) throw unauthorized('the token has no usable sub claim');
+  if (typeof sub !== 'string' || !SUBJECT.test(sub)) throw unauthorized('the token has no usable sub claim');
   if (typeof name !== 'string' || !CLAIM_TEXT.test(name)) throw unauthorized('the token has no usable name claim');
   if (!isRole(role)) throw unauthorized('the token has no known role claim');
   if (typeof team !== 'string' || !TEAM.test(team)) throw unauthorized('the token has no usable team claim');

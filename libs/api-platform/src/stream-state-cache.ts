@@ -1,0 +1,109 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Decider } from '@caseline/domain';
+import type { EventStore, RecordedEvent } from '@caseline/event-store';
+import { EVENT_STORE } from './tokens';
+
+/** An answer already given under an Idempotency-Key, found in a stream's event metadata. */
+export interface KeyedAnswer {
+  requestHash: string;
+  version: number;
+  checkpoint: string;
+}
+
+/** A stream's state as of `version`, folded through its decider. */
+export interface StreamState<State> {
+  state: State;
+  version: number;
+  checkpoint?: string;
+  /** Team of the actor who wrote the first event (a person belongs to the registering team). */
+  firstActorTeam?: string;
+  /** `<actor id>\n<idempotency key>` → the answer its command got. */
+  keys: ReadonlyMap<string, KeyedAnswer>;
+}
+
+const MAX_STREAMS = 20_000;
+
+/**
+ * Keeps recently used streams folded in memory, so a command or a read fetches only the events
+ * appended since (one indexed query, usually empty) instead of replaying the whole stream.
+ * Why this is safe: streams are append-only and every load asks the store for anything newer, so
+ * an entry is never served stale — another process's appends are picked up on the next load.
+ * States are immutable values (evolve returns new objects), so sharing them is harmless.
+ */
+@Injectable()
+export class StreamStateCache {
+  private readonly entries = new Map<string, StreamState<unknown> & { decider: unknown }>();
+
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  async load<State, Evt>(streamId: string, decider: Decider<State, unknown, Evt>): Promise<StreamState<State>> {
+    const cached = this.entries.get(streamId);
+    const base = cached && cached.decider === decider ? (cached as unknown as StreamState<State>) : undefined;
+    const fresh = await this.store.readStream(streamId, base ? { fromVersion: base.version + 1 } : {});
+    if (base && fresh.length === 0) {
+      this.touch(streamId, cached!);
+      return base;
+    }
+    const next = fold(base, decider, fresh);
+    this.touch(streamId, { ...next, decider } as StreamState<unknown> & { decider: unknown });
+    return next;
+  }
+
+  /**
+   * The cached state without asking the store: possibly behind. Only for optimistic commands,
+   * whose append states the version they decided on and fails if the stream moved since.
+   */
+  peek<State, Evt>(streamId: string, decider: Decider<State, unknown, Evt>): StreamState<State> | undefined {
+    const cached = this.entries.get(streamId);
+    return cached && cached.decider === decider ? (cached as unknown as StreamState<State>) : undefined;
+  }
+
+  /**
+   * Folds events this process has just appended (at `base.version + 1…`) into the cached entry,
+   * so the next command on the stream needs no read. An entry that moved in the meantime is
+   * left alone when it is already ahead, and dropped otherwise (the next load rebuilds it).
+   */
+  record<State, Evt>(
+    streamId: string,
+    decider: Decider<State, unknown, Evt>,
+    base: StreamState<State>,
+    appended: { type: string; data: unknown; metadata: RecordedEvent['metadata'] }[],
+    checkpoint: string,
+  ): void {
+    const current = this.entries.get(streamId);
+    if (current && current.version !== base.version) {
+      if (current.version < base.version + appended.length) this.entries.delete(streamId);
+      return;
+    }
+    const events = appended.map((event, index) => ({ ...event, streamId, version: base.version + index + 1, checkpoint, position: 0n, hash: '' }));
+    this.touch(streamId, { ...fold(base, decider, events), decider } as StreamState<unknown> & { decider: unknown });
+  }
+
+  /** Forgets a stream (e.g. after its personal data was erased). */
+  forget(streamId: string): void {
+    this.entries.delete(streamId);
+  }
+
+  private touch(streamId: string, entry: StreamState<unknown> & { decider: unknown }): void {
+    // Map order is insertion order: re-inserting makes this the most recently used entry.
+    this.entries.delete(streamId);
+    this.entries.set(streamId, entry);
+    if (this.entries.size > MAX_STREAMS) this.entries.delete(this.entries.keys().next().value as string);
+  }
+}
+
+function fold<State, Evt>(base: StreamState<State> | undefined, decider: Decider<State, unknown, Evt>, events: RecordedEvent[]): StreamState<State> {
+  let state = base ? base.state : decider.initialState();
+  const keys = new Map(base?.keys ?? []);
+  let firstActorTeam = base?.firstActorTeam;
+  for (const event of events) {
+    state = decider.evolve(state, event as unknown as Evt);
+    if (event.version === 1) firstActorTeam = event.metadata.actor?.team;
+    const key = event.metadata.idempotencyKey;
+    if (typeof key === 'string') {
+      keys.set(`${event.metadata.actor?.id}\n${key}`, { requestHash: String(event.metadata.requestHash), version: event.version, checkpoint: event.checkpoint });
+    }
+  }
+  const last = events.at(-1);
+  return { state, version: last?.version ?? base?.version ?? 0, checkpoint: last?.checkpoint ?? base?.checkpoint, firstActorTeam, keys };
+}
