@@ -7,12 +7,14 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
-import type { EventStore } from '@caseline/event-store';
+import { PgliteDatabase, PostgresDatabase, SqlEventStore, type EventStore, type SqlDatabase } from '@caseline/event-store';
 import {
   AuthService,
   correlationIdOf,
   flattenValidationErrors,
   openEventStore,
+  PersonalData,
+  PersonalDataKeys,
   PlatformModule,
   RequestValidationError,
   sendProblem,
@@ -26,6 +28,10 @@ export interface AppOptions {
   store?: EventStore;
   /** HS256 secret for dev tokens; read from (or written to) DATA_DIR when not given. */
   devSecret?: Uint8Array;
+  /** Master key (32 bytes) when MASTER_KEY is not configured; dev mode otherwise keeps one in DATA_DIR. */
+  masterKey?: Buffer;
+  /** Where the per-person data keys live; the event store's own database when it is SQL. */
+  keyDatabase?: SqlDatabase;
   logStream?: NodeJS.WritableStream;
 }
 
@@ -53,9 +59,22 @@ class BodyValidationPipe extends ValidationPipe {
       if (inherited.length) {
         throw new RequestValidationError(inherited.map((field) => ({ field, code: 'whitelistValidation', message: `property ${field} should not exist` })));
       }
+      const unstorable = unstorableText(value);
+      if (unstorable.length) {
+        throw new RequestValidationError(unstorable.map((field) => ({ field, code: 'isText', message: `${field} holds a NUL character or a lone surrogate` })));
+      }
     }
     return super.transform(value, metadata);
   }
+}
+
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text no record may hold (PostgreSQL refuses it, and it is never meaningful): fields, any depth. */
+function unstorableText(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? [prefix] : [];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => unstorableText(item, prefix ? `${prefix}.${key}` : key));
 }
 
 function isUtf8Json(contentType: string | undefined): boolean {
@@ -79,9 +98,9 @@ function inheritedKeys(value: unknown, prefix = ''): string[] {
   });
 }
 
-async function devTokenSecret(config: AppConfig): Promise<Uint8Array> {
-  // Persisted so that dev tokens survive a restart; readable by the service's user only.
-  const path = join(config.dataDir, 'dev-token-secret');
+/** A random secret kept in DATA_DIR (dev mode only), created on first start, readable by the owner only. */
+async function devSecretFile(config: AppConfig, name: string): Promise<Buffer> {
+  const path = join(config.dataDir, name);
   try {
     return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
   } catch {
@@ -96,7 +115,17 @@ async function devTokenSecret(config: AppConfig): Promise<Uint8Array> {
 /** Builds the Caseline HTTP application (not yet listening): the composition apps/api serves and tests drive. */
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const store = options.store ?? (await openEventStore(config));
-  const devSecret = config.auth.mode === 'dev' ? (options.devSecret ?? (await devTokenSecret(config))) : new Uint8Array();
+  const devSecret = config.auth.mode === 'dev' ? (options.devSecret ?? (await devSecretFile(config, 'dev-token-secret'))) : new Uint8Array();
+  // MASTER_KEY is required outside dev mode (config validation); dev mode keeps its own in DATA_DIR.
+  const masterKey = config.masterKey ? Buffer.from(config.masterKey, 'base64') : (options.masterKey ?? (await devSecretFile(config, 'dev-master-key')));
+  const keyDatabase =
+    options.keyDatabase ??
+    (store instanceof SqlEventStore
+      ? store.db
+      : config.databaseUrl
+        ? new PostgresDatabase({ connectionString: config.databaseUrl, max: 4 })
+        : await PgliteDatabase.open(join(config.dataDir, 'keys')));
+  const personalData = new PersonalData(await PersonalDataKeys.open(keyDatabase, masterKey));
   const auth = await AuthService.create(config, devSecret);
 
   @Module({})
@@ -104,7 +133,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     static register(): DynamicModule {
       return {
         module: AppModule,
-        imports: [PlatformModule.forRoot({ config, store, auth, logStream: options.logStream }), CaseworkModule],
+        imports: [PlatformModule.forRoot({ config, store, auth, personalData, logStream: options.logStream }), CaseworkModule],
         controllers: [DocsController],
       };
     }

@@ -1,15 +1,31 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { caseDecider, caseStream, personDecider, personStream, referralDecider, referralStream } from '@caseline/domain';
-import { CommandRunner, notFound, StreamStateCache, type CommandOutcome } from '@caseline/api-platform';
+import { CommandRunner, notFound, PersonalData, StreamStateCache, type CommandOutcome } from '@caseline/api-platform';
 import { ChangeCase, ChangePerson, ChangeReferral, MakeReferralMessage, OpenCaseMessage } from './messages';
 import { caseInScope, personInScope, referralInScope } from './scope';
 
 @CommandHandler(ChangePerson)
 export class ChangePersonHandler implements ICommandHandler<ChangePerson, CommandOutcome> {
-  constructor(@Inject(CommandRunner) private readonly runner: CommandRunner) {}
+  constructor(
+    @Inject(CommandRunner) private readonly runner: CommandRunner,
+    @Inject(PersonalData) private readonly personalData: PersonalData,
+    @Inject(StreamStateCache) private readonly streams: StreamStateCache,
+  ) {}
 
-  execute({ context, personId, build, reach }: ChangePerson): Promise<CommandOutcome> {
+  async execute(message: ChangePerson): Promise<CommandOutcome> {
+    const outcome = await this.change(message);
+    const state = (await this.streams.load(personStream(message.personId), personDecider)).state;
+    if (state.erased) {
+      // Erasure: the PersonErased event is stored; now the key goes (again, harmlessly, on a
+      // retry — so an interrupted erasure completes when the admin retries it).
+      await this.personalData.erase(message.personId);
+      this.streams.clear();
+    }
+    return outcome;
+  }
+
+  private change({ context, personId, build, reach }: ChangePerson): Promise<CommandOutcome> {
     return this.runner.run(context, {
       streamId: personStream(personId),
       decider: personDecider,

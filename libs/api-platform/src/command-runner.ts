@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Decider } from '@caseline/domain';
 import { DuplicateEventIdError, WrongExpectedVersionError, type EventStore, type NewEvent } from '@caseline/event-store';
 import { mintId, type CommandContext } from './command-context';
+import { PersonalData } from './personal-data/personal-data';
 import { ApiError } from './errors';
 import { StreamStateCache, type StreamState } from './stream-state-cache';
 import { EVENT_STORE } from './tokens';
@@ -36,6 +37,7 @@ export class CommandRunner {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(StreamStateCache) private readonly streams: StreamStateCache,
+    @Inject(PersonalData) private readonly personalData: PersonalData,
   ) {}
 
   async run<State, Cmd, Evt extends { type: string; data: unknown }>(
@@ -65,7 +67,8 @@ export class CommandRunner {
         throw error;
       }
       if (decided.length === 0) return { version, checkpoint: stream.checkpoint, replayed: false };
-      const events: NewEvent[] = decided.map((event, index) => ({
+      const sealed = await Promise.all(decided.map((event) => this.personalData.seal(event, personOf(event, state))));
+      const events: NewEvent[] = sealed.map((event, index) => ({
         type: event.type,
         data: event.data,
         metadata: {
@@ -81,7 +84,10 @@ export class CommandRunner {
       }));
       try {
         const result = await this.store.append(target.streamId, events, { expectedVersion: version });
-        if (!result.replayed) this.streams.record(target.streamId, decider, stream, events, result.checkpoint);
+        if (!result.replayed) {
+          const plain = events.map((event, index) => ({ ...event, data: decided[index].data }));
+          this.streams.record(target.streamId, decider, stream, plain, result.checkpoint);
+        }
         return { version: result.nextVersion, checkpoint: result.checkpoint, replayed: result.replayed };
       } catch (error) {
         if (error instanceof DuplicateEventIdError) {
@@ -111,6 +117,14 @@ export class CommandRunner {
     if (earlier.requestHash !== context.requestHash) throw keyReused();
     return { version: earlier.version, checkpoint: earlier.checkpoint, replayed: true };
   }
+}
+
+/** Whose personal data an event holds: named in the event, or the person of the stream's state. */
+function personOf(event: { data: unknown }, state: unknown): string | undefined {
+  const fromEvent = (event.data as { personId?: unknown } | null)?.personId;
+  if (typeof fromEvent === 'string') return fromEvent;
+  const fromState = (state as { personId?: unknown; id?: unknown } | null)?.personId;
+  return typeof fromState === 'string' ? fromState : undefined;
 }
 
 const preconditionFailed = (version: number) =>

@@ -12,3 +12,5 @@ export * from './policy';
 export * from './problem.filter';
 export * from './tokens';
 export * from './stream-state-cache';
+export * from './personal-data/personal-data';
+export * from './personal-data/personal-data-keys';

@@ -12,6 +12,7 @@ import { correlationIdOf } from './command-context';
 import { CommandRunner } from './command-runner';
 import type { AppConfig } from './config';
 import { HealthController } from './health.controller';
+import { PersonalData } from './personal-data/personal-data';
 import { ProblemDetailsFilter } from './problem.filter';
 import { StreamStateCache } from './stream-state-cache';
 import { APP_CONFIG, EVENT_STORE } from './tokens';
@@ -20,6 +21,7 @@ export interface PlatformOptions {
   config: AppConfig;
   store: EventStore;
   auth: AuthService;
+  personalData: PersonalData;
   /** Where structured logs go (stdout by default; tests capture them). */
   logStream?: NodeJS.WritableStream;
 }
@@ -73,13 +75,14 @@ export class PlatformModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: EVENT_STORE, useValue: options.store },
         { provide: AuthService, useValue: options.auth },
+        { provide: PersonalData, useValue: options.personalData },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         StreamStateCache,
         CommandRunner,
         StoreLifecycle,
       ],
-      exports: [APP_CONFIG, EVENT_STORE, AuthService, StreamStateCache, CommandRunner, CqrsModule],
+      exports: [APP_CONFIG, EVENT_STORE, AuthService, PersonalData, StreamStateCache, CommandRunner, CqrsModule],
     };
   }
 }

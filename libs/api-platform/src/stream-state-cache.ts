@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Decider } from '@caseline/domain';
 import type { EventStore, RecordedEvent } from '@caseline/event-store';
+import { PersonalData } from './personal-data/personal-data';
 import { EVENT_STORE } from './tokens';
 
 /** An answer already given under an Idempotency-Key, found in a stream's event metadata. */
@@ -34,12 +35,17 @@ const MAX_STREAMS = 20_000;
 export class StreamStateCache {
   private readonly entries = new Map<string, StreamState<unknown> & { decider: unknown }>();
 
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PersonalData) private readonly personalData: PersonalData,
+  ) {}
 
   async load<State, Evt>(streamId: string, decider: Decider<State, unknown, Evt>): Promise<StreamState<State>> {
     const cached = this.entries.get(streamId);
     const base = cached && cached.decider === decider ? (cached as unknown as StreamState<State>) : undefined;
-    const fresh = await this.store.readStream(streamId, base ? { fromVersion: base.version + 1 } : {});
+    const stored = await this.store.readStream(streamId, base ? { fromVersion: base.version + 1 } : {});
+    // Personal data is opened here, before the domain sees it; erased values read as ERASED.
+    const fresh = await Promise.all(stored.map(async (event) => ({ ...event, data: await this.personalData.open(event.data) })));
     if (base && fresh.length === 0) {
       this.touch(streamId, cached!);
       return base;
@@ -59,7 +65,8 @@ export class StreamStateCache {
   }
 
   /**
-   * Folds events this process has just appended (at `base.version + 1…`) into the cached entry,
+   * Folds events this process has just appended (at `base.version + 1…`, as decided, before their
+   * personal data was sealed) into the cached entry,
    * so the next command on the stream needs no read. An entry that moved in the meantime is
    * left alone when it is already ahead, and dropped otherwise (the next load rebuilds it).
    */
@@ -79,9 +86,14 @@ export class StreamStateCache {
     this.touch(streamId, { ...fold(base, decider, events), decider } as StreamState<unknown> & { decider: unknown });
   }
 
-  /** Forgets a stream (e.g. after its personal data was erased). */
+  /** Forgets a stream. */
   forget(streamId: string): void {
     this.entries.delete(streamId);
+  }
+
+  /** Forgets everything: after an erasure no decrypted copy may stay in memory. */
+  clear(): void {
+    this.entries.clear();
   }
 
   private touch(streamId: string, entry: StreamState<unknown> & { decider: unknown }): void {

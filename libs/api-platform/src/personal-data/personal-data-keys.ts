@@ -1,0 +1,68 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { SqlDatabase } from '@caseline/event-store';
+
+/**
+ * Per-person data keys (AES-256), stored wrapped by the master key (AES-256-GCM). Destroying a
+ * person's key is the erasure: every value sealed with it becomes unreadable wherever it was copied
+ * — events, backups, read models rebuilt from them — while the ciphertext, and so every hash chain,
+ * stays exactly as it was. A destroyed key leaves a tombstone row (wrapped_key NULL), so that
+ * nothing new is ever sealed for that person again.
+ */
+export class PersonalDataKeys {
+  private readonly unwrapped = new Map<string, Buffer | null>();
+
+  private constructor(
+    private readonly db: SqlDatabase,
+    private readonly masterKey: Buffer,
+  ) {}
+
+  static async open(db: SqlDatabase, masterKey: Buffer): Promise<PersonalDataKeys> {
+    if (masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
+    await db.exec(`CREATE TABLE IF NOT EXISTS pii_keys (
+      person_id    uuid PRIMARY KEY,
+      wrapped_key  bytea,
+      created_at   timestamptz NOT NULL DEFAULT now(),
+      destroyed_at timestamptz
+    )`);
+    return new PersonalDataKeys(db, masterKey);
+  }
+
+  /** The person's key; created on first use. null once destroyed (erased). */
+  async keyFor(personId: string, create: boolean): Promise<Buffer | null | undefined> {
+    if (this.unwrapped.has(personId)) return this.unwrapped.get(personId);
+    let { rows } = await this.db.query<{ wrapped_key: Buffer | Uint8Array | null }>(`SELECT wrapped_key FROM pii_keys WHERE person_id = $1`, [personId]);
+    if (rows.length === 0) {
+      if (!create) return undefined;
+      // Two requests may create the first key at once: one insert wins, both read the winner.
+      await this.db.query(`INSERT INTO pii_keys (person_id, wrapped_key) VALUES ($1, $2) ON CONFLICT (person_id) DO NOTHING`, [personId, this.wrap(randomBytes(32))]);
+      ({ rows } = await this.db.query<{ wrapped_key: Buffer | Uint8Array | null }>(`SELECT wrapped_key FROM pii_keys WHERE person_id = $1`, [personId]));
+    }
+    const wrapped = rows[0].wrapped_key;
+    const key = wrapped === null ? null : this.unwrap(Buffer.from(wrapped));
+    this.unwrapped.set(personId, key);
+    return key;
+  }
+
+  /** Crypto-shredding: the wrapped key is overwritten with NULL, in memory and in the database. */
+  async destroy(personId: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO pii_keys (person_id, wrapped_key, destroyed_at) VALUES ($1, NULL, now())
+       ON CONFLICT (person_id) DO UPDATE SET wrapped_key = NULL, destroyed_at = coalesce(pii_keys.destroyed_at, now())`,
+      [personId],
+    );
+    this.unwrapped.set(personId, null);
+  }
+
+  private wrap(key: Buffer): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
+    const sealed = Buffer.concat([cipher.update(key), cipher.final()]);
+    return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
+  }
+
+  private unwrap(wrapped: Buffer): Buffer {
+    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, wrapped.subarray(0, 12));
+    decipher.setAuthTag(wrapped.subarray(12, 28));
+    return Buffer.concat([decipher.update(wrapped.subarray(28)), decipher.final()]);
+  }
+}

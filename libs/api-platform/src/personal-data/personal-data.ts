@@ -1,0 +1,111 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { DomainError } from '@caseline/domain';
+import type { PersonalDataKeys } from './personal-data-keys';
+
+/** What an erased value reads as, everywhere. */
+export const ERASED = '[erased]';
+
+/** A sealed value in event data: the person whose key seals it, and AES-256-GCM output. */
+interface Sealed {
+  $pii: 1;
+  p: string;
+  /** base64 of iv (12) ‖ tag (16) ‖ ciphertext of the JSON value. */
+  v: string;
+}
+
+/**
+ * Which fields of which events hold personal data: names, date of birth, phone, and every free
+ * text (observations, notes, summaries, reasons), since workers write about people in them.
+ */
+const SEALED_FIELDS: Record<string, string[]> = {
+  PersonRegistered: ['givenName', 'familyName', 'dateOfBirth', 'phone'],
+  PersonDetailsCorrected: ['changes.givenName', 'changes.familyName', 'changes.dateOfBirth', 'changes.phone'],
+  ConsentRevoked: ['reason'],
+  CaseOpened: ['summary'],
+  RiskLevelChanged: ['reason'],
+  WelfareCheckRecorded: ['location', 'observations'],
+  NoteAdded: ['body'],
+  FollowUpScheduled: ['purpose'],
+  FollowUpCompleted: ['outcome', 'note'],
+  FollowUpCancelled: ['reason'],
+  CaseClosed: ['note'],
+  CaseReopened: ['reason'],
+  ReferralMade: ['notes'],
+  ReferralAccepted: ['note'],
+  ReferralDeclined: ['reason'],
+  ReferralServiceStarted: ['note'],
+  ReferralClosed: ['note'],
+  ReferralRevoked: ['reason'],
+};
+
+const isSealed = (value: unknown): value is Sealed =>
+  typeof value === 'object' && value !== null && (value as Sealed).$pii === 1 && typeof (value as Sealed).p === 'string';
+
+/**
+ * Seals personal data into events before they are stored and opens it when they are read. The
+ * domain only ever sees plaintext (or ERASED); the store, its hash chains and any copy of the
+ * events only ever hold ciphertext.
+ */
+export class PersonalData {
+  constructor(private readonly keys: PersonalDataKeys) {}
+
+  async seal<E extends { type: string; data: unknown }>(event: E, personId: string | undefined): Promise<E> {
+    const fields = SEALED_FIELDS[event.type];
+    if (!fields || personId === undefined) return event;
+    const data = structuredClone(event.data) as Record<string, unknown>;
+    let key: Buffer | null | undefined;
+    for (const path of fields) {
+      const [parent, name] = locate(data, path);
+      const value = parent?.[name];
+      if (parent === undefined || value === undefined || value === null) continue;
+      key ??= await this.keys.keyFor(personId, true);
+      if (key === null) throw DomainError.conflict('person_erased', 'this person was erased; nothing more may be recorded about them');
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key as Buffer, iv);
+      const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value)), cipher.final()]);
+      parent[name] = { $pii: 1, p: personId, v: Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64') } satisfies Sealed;
+    }
+    return { ...event, data };
+  }
+
+  /** Crypto-shredding: destroys the person's key. */
+  erase(personId: string): Promise<void> {
+    return this.keys.destroy(personId);
+  }
+
+  /** Opens every sealed value in `data` (any depth); values of erased people read as ERASED. */
+  async open<T>(data: T): Promise<T> {
+    if (!containsSealed(data)) return data;
+    return (await this.openValue(data)) as T;
+  }
+
+  private async openValue(value: unknown): Promise<unknown> {
+    if (isSealed(value)) {
+      const key = await this.keys.keyFor(value.p, false);
+      if (!key) return ERASED;
+      const raw = Buffer.from(value.v, 'base64');
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString());
+    }
+    if (Array.isArray(value)) return Promise.all(value.map((item) => this.openValue(item)));
+    if (typeof value === 'object' && value !== null) {
+      const entries = await Promise.all(Object.entries(value).map(async ([name, item]) => [name, await this.openValue(item)] as const));
+      return Object.fromEntries(entries);
+    }
+    return value;
+  }
+}
+
+function locate(data: Record<string, unknown>, path: string): [Record<string, unknown> | undefined, string] {
+  const parts = path.split('.');
+  let parent: unknown = data;
+  for (const part of parts.slice(0, -1)) parent = (parent as Record<string, unknown> | undefined)?.[part];
+  return [typeof parent === 'object' && parent !== null ? (parent as Record<string, unknown>) : undefined, parts[parts.length - 1]];
+}
+
+function containsSealed(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (isSealed(value)) return true;
+  return Object.values(value).some(containsSealed);
+}
