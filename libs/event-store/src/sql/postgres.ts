@@ -27,8 +27,8 @@ export class PostgresDatabase implements SqlDatabase {
     this.pool.on('error', () => undefined);
   }
 
-  async query<Row>(text: string, params?: unknown[]): Promise<SqlRows<Row>> {
-    const result = await this.pool.query(text, params as unknown[]);
+  async query<Row>(text: string, params?: unknown[], name?: string): Promise<SqlRows<Row>> {
+    const result = await this.pool.query(name ? { name, text, values: params as unknown[] } : { text, values: params as unknown[] });
     return { rows: result.rows as Row[] };
   }
 

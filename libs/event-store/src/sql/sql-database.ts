@@ -7,7 +7,11 @@ export interface SqlRows<Row> {
 }
 
 export interface SqlQueryable {
-  query<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<SqlRows<Row>>;
+  /**
+   * `name` asks for a prepared statement kept per connection (parsed and planned once); adapters
+   * that cannot keep one ignore it.
+   */
+  query<Row = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<SqlRows<Row>>;
   /** Runs several statements separated by semicolons, no parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -111,18 +111,11 @@ export class SqlEventStore implements EventStore {
       const [one] = prepared.events;
       ({ rows } = await guard(() =>
         prepared.events.length === 1
-          ? this.db.query<Outcome>(`SELECT ${columns} FROM es_append_one($1, $2, $3, $4::uuid, $5, $6::jsonb, $7::jsonb, $8::timestamptz, decode($9, 'hex'))`, [
-              streamId,
-              prepared.category,
-              prepared.expected,
-              one.eventId,
-              one.type,
-              JSON.stringify(one.data),
-              JSON.stringify(one.metadata),
-              one.recordedAt,
-              one.contentHash,
-            ])
-          : this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload]),
+          ? this.db.query<Outcome>(`SELECT ${columns} FROM es_append_one($1, $2, $3, $4::uuid, $5, $6::jsonb, $7::jsonb, $8::timestamptz, decode($9, 'hex'))`,
+              [streamId, prepared.category, prepared.expected, one.eventId, one.type, JSON.stringify(one.data), JSON.stringify(one.metadata), one.recordedAt, one.contentHash],
+              'caseline_append_one',
+            )
+          : this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload], 'caseline_append'),
       ));
     } catch (error) {
       // An event id is already stored: a retry whose expected version still held, or two retries
@@ -202,6 +195,7 @@ export class SqlEventStore implements EventStore {
           ORDER BY e.transaction_id, e.position
           LIMIT $3`,
         [from.transactionId, from.position, options.maxCount ?? 1000],
+        'caseline_read_all',
       ),
     );
     const events = rows.map((row) => this.upcasters.upcast(toRecorded(row)));
