@@ -141,8 +141,8 @@ describe('faults and logs on postgres', () => {
       const { caseId } = await openCase(worker);
       await scheduleFollowUp(worker, caseId);
       await scheduleFollowUp(worker, caseId);
-      // The store appends through one `es_append(...)` statement; the outage strikes as it is sent.
-      const cut = proxy.cutWhenClientSends('es_append', { forward: false });
+      // The store appends through one prepared statement named caseline_append…; the outage strikes as it is sent.
+      const cut = proxy.cutWhenClientSends('caseline_append', { forward: false });
       const response = await worker.post(`/api/cases/${caseId}/closure`, bodies.closure());
       expectUnavailable(response);
       await cut;
@@ -164,7 +164,7 @@ describe('faults and logs on postgres', () => {
       const { caseId } = await openCase(worker);
       const headers = { 'Idempotency-Key': `lost-${randomUUID()}` };
       const body = withPii.welfareCheck();
-      const cut = proxy.cutWhenClientSends('es_append', { forward: true, delayMs: 300 });
+      const cut = proxy.cutWhenClientSends('caseline_append', { forward: true, delayMs: 300 });
       const lost = await worker.post(`/api/cases/${caseId}/welfare-checks`, body, headers);
       expectUnavailable(lost);
       await cut;

@@ -18,6 +18,7 @@ import {
   PlatformModule,
   RequestValidationError,
   sendProblem,
+  type FieldError,
   type AppConfig,
 } from '@caseline/api-platform';
 import { CaseworkModule } from '@caseline/api-casework';
@@ -55,26 +56,42 @@ class BodyValidationPipe extends ValidationPipe {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw new RequestValidationError([{ field: '', code: 'isObject', message: 'the body must be a JSON object' }]);
       }
-      const inherited = inheritedKeys(value);
-      if (inherited.length) {
-        throw new RequestValidationError(inherited.map((field) => ({ field, code: 'whitelistValidation', message: `property ${field} should not exist` })));
-      }
-      const unstorable = unstorableText(value);
-      if (unstorable.length) {
-        throw new RequestValidationError(unstorable.map((field) => ({ field, code: 'isText', message: `${field} holds a NUL character or a lone surrogate` })));
-      }
     }
     return super.transform(value, metadata);
   }
 }
 
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const MAX_DEPTH = 16;
 
-/** Text no record may hold (PostgreSQL refuses it, and it is never meaningful): fields, any depth. */
-function unstorableText(value: unknown, prefix = ''): string[] {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? [prefix] : [];
-  if (value === null || typeof value !== 'object') return [];
-  return Object.entries(value).flatMap(([key, item]) => unstorableText(item, prefix ? `${prefix}.${key}` : key));
+/**
+ * One iterative pass over a body (no recursion: a deeply nested body must be a 400, not a stack
+ * overflow): keys named like Object.prototype members (`__proto__`, `constructor`, `toString`…),
+ * which slip past class-transformer's whitelist; text no record may hold (NUL, lone surrogates);
+ * and nesting deeper than any of our bodies has.
+ */
+function bodyProblems(body: object): FieldError[] {
+  const problems: FieldError[] = [];
+  const pending: [unknown, string, number][] = [[body, '', 0]];
+  while (pending.length) {
+    const [value, path, depth] = pending.pop() as [unknown, string, number];
+    if (typeof value === 'string') {
+      if (UNSTORABLE.test(value)) problems.push({ field: path, code: 'isText', message: `${path} holds a NUL character or a lone surrogate` });
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_DEPTH) {
+      problems.push({ field: path, code: 'tooDeep', message: `${path || 'the body'} is nested too deeply` });
+      continue;
+    }
+    for (const key of Object.keys(value)) {
+      const field = path ? `${path}.${key}` : key;
+      if (key === '__proto__' || key === 'prototype' || key in Object.prototype) {
+        problems.push({ field, code: 'whitelistValidation', message: `property ${field} should not exist` });
+      } else pending.push([(value as Record<string, unknown>)[key], field, depth + 1]);
+    }
+  }
+  return problems;
 }
 
 function isUtf8Json(contentType: string | undefined): boolean {
@@ -83,19 +100,6 @@ function isUtf8Json(contentType: string | undefined): boolean {
   if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) return false;
   const charset = parameters.find((parameter) => parameter.startsWith('charset='));
   return !charset || /^charset="?utf-8"?$/.test(charset);
-}
-
-/**
- * Keys named like Object.prototype members (`__proto__`, `constructor`, `toString`…) slip past
- * class-transformer's whitelist; they are refused here, at any depth.
- */
-function inheritedKeys(value: unknown, prefix = ''): string[] {
-  if (value === null || typeof value !== 'object') return [];
-  return Object.keys(value).flatMap((key) => {
-    const field = prefix ? `${prefix}.${key}` : key;
-    if (key === '__proto__' || key === 'prototype' || key in Object.prototype) return [field];
-    return inheritedKeys((value as Record<string, unknown>)[key], field);
-  });
 }
 
 /** A random secret kept in DATA_DIR (dev mode only), created on first start, readable by the owner only. */
@@ -168,6 +172,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       if (hasBody && !isUtf8Json(request.headers['content-type'])) {
         return sendProblem(reply, 400, 'unsupported_media_type', 'send the body as JSON: Content-Type application/json (UTF-8)');
       }
+    })
+    // Right after parsing, before anything walks the body recursively (hashing, validation).
+    .addHook('preValidation', async (request, reply) => {
+      if (request.body === null || typeof request.body !== 'object') return;
+      const problems = bodyProblems(request.body);
+      if (problems.length) return sendProblem(reply, 400, 'invalid_request', 'the request is invalid; see errors', problems);
     });
   await app.register(helmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } } });
   app.useGlobalPipes(new BodyValidationPipe());

@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { caseDecider, caseStream, personDecider, personStream, referralDecider, referralStream } from '@caseline/domain';
+import { caseDecider, caseStream, DomainError, personDecider, personStream, referralDecider, referralStream } from '@caseline/domain';
 import { CommandRunner, notFound, PersonalData, StreamStateCache, type CommandOutcome } from '@caseline/api-platform';
 import { ChangeCase, ChangePerson, ChangeReferral, MakeReferralMessage, OpenCaseMessage } from './messages';
 import { caseInScope, personInScope, referralInScope } from './scope';
@@ -14,15 +14,24 @@ export class ChangePersonHandler implements ICommandHandler<ChangePerson, Comman
   ) {}
 
   async execute(message: ChangePerson): Promise<CommandOutcome> {
-    const outcome = await this.change(message);
-    const state = (await this.streams.load(personStream(message.personId), personDecider)).state;
-    if (state.erased) {
-      // Erasure: the PersonErased event is stored; now the key goes (again, harmlessly, on a
-      // retry — so an interrupted erasure completes when the admin retries it).
-      await this.personalData.erase(message.personId);
-      this.streams.clear();
+    try {
+      const outcome = await this.change(message);
+      if (message.reach === 'any') await this.shred(message.personId);
+      return outcome;
+    } catch (error) {
+      // An erasure interrupted after PersonErased was stored (crash, outage) completes when it is
+      // asked for again: the domain answers 409 already-erased, and the key goes all the same.
+      if (message.reach === 'any' && error instanceof DomainError && error.code === 'person_already_erased') await this.shred(message.personId);
+      throw error;
     }
-    return outcome;
+  }
+
+  /** Erasure: the PersonErased event is stored; now the key goes, and every decrypted copy in memory. */
+  private async shred(personId: string): Promise<void> {
+    const { state } = await this.streams.load(personStream(personId), personDecider);
+    if (!state.erased) return;
+    await this.personalData.erase(personId);
+    this.streams.clear();
   }
 
   private change({ context, personId, build, reach }: ChangePerson): Promise<CommandOutcome> {

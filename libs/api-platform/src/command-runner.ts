@@ -58,10 +58,13 @@ export class CommandRunner {
       }
       if (earlier) return earlier;
       const { state, version } = stream;
-      if (context.expectedVersion !== undefined && context.expectedVersion !== version) throw preconditionFailed(version);
       let decided: Evt[];
       try {
-        decided = target.decider.decide(await target.command(state, stream), state);
+        // Building the command checks scope first, so that If-Match on another team's record is a
+        // 404 like any other request about it, never a 412 that would confirm it exists.
+        const command = await target.command(state, stream);
+        if (context.expectedVersion !== undefined && context.expectedVersion !== version) throw preconditionFailed(version);
+        decided = target.decider.decide(command, state);
       } catch (error) {
         if (cached) continue; // refused on possibly stale state: judge again on what is stored
         throw error;
@@ -79,7 +82,8 @@ export class CommandRunner {
           recordedAt: context.now,
           schemaVersion: 1,
           // Stored with the events, in the same append: the retry check above finds them.
-          ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey, requestHash: context.requestHash } : {}),
+          // The request fingerprint is keyed (HMAC), so a stored hash cannot confirm guessed bodies.
+          ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey, requestHash: this.personalData.fingerprint(context.requestHash) } : {}),
         },
       }));
       try {
@@ -114,7 +118,7 @@ export class CommandRunner {
     if (!context.idempotencyKey) return undefined;
     const earlier = stream.keys.get(`${context.actor.id}\n${context.idempotencyKey}`);
     if (!earlier) return undefined;
-    if (earlier.requestHash !== context.requestHash) throw keyReused();
+    if (earlier.requestHash !== this.personalData.fingerprint(context.requestHash)) throw keyReused();
     return { version: earlier.version, checkpoint: earlier.checkpoint, replayed: true };
   }
 }

@@ -34,6 +34,8 @@ const MAX_STREAMS = 20_000;
 @Injectable()
 export class StreamStateCache {
   private readonly entries = new Map<string, StreamState<unknown> & { decider: unknown }>();
+  /** Bumped by clear(): work that began before an erasure must not put decrypted state back. */
+  private epoch = 0;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -41,17 +43,18 @@ export class StreamStateCache {
   ) {}
 
   async load<State, Evt>(streamId: string, decider: Decider<State, unknown, Evt>): Promise<StreamState<State>> {
+    const epoch = this.epoch;
     const cached = this.entries.get(streamId);
     const base = cached && cached.decider === decider ? (cached as unknown as StreamState<State>) : undefined;
     const stored = await this.store.readStream(streamId, base ? { fromVersion: base.version + 1 } : {});
     // Personal data is opened here, before the domain sees it; erased values read as ERASED.
-    const fresh = await Promise.all(stored.map(async (event) => ({ ...event, data: await this.personalData.open(event.data) })));
+    const fresh = await Promise.all(stored.map(async (event) => ({ ...event, data: await this.personalData.open(event.type, event.data) })));
     if (base && fresh.length === 0) {
-      this.touch(streamId, cached!);
+      if (epoch === this.epoch) this.touch(streamId, cached!);
       return base;
     }
     const next = fold(base, decider, fresh);
-    this.touch(streamId, { ...next, decider } as StreamState<unknown> & { decider: unknown });
+    if (epoch === this.epoch) this.touch(streamId, { ...next, decider } as StreamState<unknown> & { decider: unknown });
     return next;
   }
 
@@ -78,7 +81,9 @@ export class StreamStateCache {
     checkpoint: string,
   ): void {
     const current = this.entries.get(streamId);
-    if (current && current.version !== base.version) {
+    // Only extend an entry that is still there: after clear() (an erasure) nothing is put back.
+    if (!current) return;
+    if (current.version !== base.version) {
       if (current.version < base.version + appended.length) this.entries.delete(streamId);
       return;
     }
@@ -93,6 +98,7 @@ export class StreamStateCache {
 
   /** Forgets everything: after an erasure no decrypted copy may stay in memory. */
   clear(): void {
+    this.epoch++;
     this.entries.clear();
   }
 

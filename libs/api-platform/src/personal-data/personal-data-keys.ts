@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { SqlDatabase } from '@caseline/event-store';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { isConnectionFailure, StoreUnavailableError, type SqlDatabase } from '@caseline/event-store';
 
 /**
  * Per-person data keys (AES-256), stored wrapped by the master key (AES-256-GCM). Destroying a
@@ -11,10 +11,35 @@ import type { SqlDatabase } from '@caseline/event-store';
 export class PersonalDataKeys {
   private readonly unwrapped = new Map<string, Buffer | null>();
 
+  private readonly db: Pick<SqlDatabase, 'query'>;
+
   private constructor(
-    private readonly db: SqlDatabase,
+    db: SqlDatabase,
     private readonly masterKey: Buffer,
-  ) {}
+  ) {
+    // A database outage here is the same 503 as anywhere else, not a 500.
+    this.db = {
+      query: async (text, params) => {
+        try {
+          return await db.query(text, params);
+        } catch (error) {
+          if (isConnectionFailure(error)) throw new StoreUnavailableError('the key store is unavailable', error);
+          throw error;
+        }
+      },
+    } as Pick<SqlDatabase, 'query'>;
+  }
+
+  /** HMAC-SHA256 under a key derived from the master key: fingerprints that reveal nothing. */
+  fingerprint(text: string): string {
+    return createHmac('sha256', this.fingerprintKey).update(text).digest('hex');
+  }
+
+  private get fingerprintKey(): Buffer {
+    return (this.derived ??= createHmac('sha256', this.masterKey).update('caseline request fingerprint v1').digest());
+  }
+
+  private derived?: Buffer;
 
   static async open(db: SqlDatabase, masterKey: Buffer): Promise<PersonalDataKeys> {
     if (masterKey.length !== 32) throw new Error('the master key must be 32 bytes');
@@ -38,6 +63,8 @@ export class PersonalDataKeys {
       ({ rows } = await this.db.query<{ wrapped_key: Buffer | Uint8Array | null }>(`SELECT wrapped_key FROM pii_keys WHERE person_id = $1`, [personId]));
     }
     const wrapped = rows[0].wrapped_key;
+    // An erasure that finished while we read wins: a tombstone is never overwritten by a key.
+    if (this.unwrapped.get(personId) === null) return null;
     const key = wrapped === null ? null : this.unwrap(Buffer.from(wrapped));
     this.unwrapped.set(personId, key);
     return key;
@@ -55,13 +82,14 @@ export class PersonalDataKeys {
 
   private wrap(key: Buffer): Buffer {
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
+    const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv, { authTagLength: 16 });
     const sealed = Buffer.concat([cipher.update(key), cipher.final()]);
     return Buffer.concat([iv, cipher.getAuthTag(), sealed]);
   }
 
   private unwrap(wrapped: Buffer): Buffer {
-    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, wrapped.subarray(0, 12));
+    if (wrapped.length !== 12 + 16 + 32) throw new Error('a wrapped data key has the wrong length');
+    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, wrapped.subarray(0, 12), { authTagLength: 16 });
     decipher.setAuthTag(wrapped.subarray(12, 28));
     return Buffer.concat([decipher.update(wrapped.subarray(28)), decipher.final()]);
   }

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { DomainError } from '@caseline/domain';
+import { CANCELLED_BY_CASE_CLOSURE, DomainError } from '@caseline/domain';
 import type { PersonalDataKeys } from './personal-data-keys';
 
 /** What an erased value reads as, everywhere. */
@@ -21,7 +21,7 @@ const SEALED_FIELDS: Record<string, string[]> = {
   PersonRegistered: ['givenName', 'familyName', 'dateOfBirth', 'phone'],
   PersonDetailsCorrected: ['changes.givenName', 'changes.familyName', 'changes.dateOfBirth', 'changes.phone'],
   ConsentRevoked: ['reason'],
-  CaseOpened: ['summary'],
+  CaseOpened: ['summary', 'cadIncidentId'],
   RiskLevelChanged: ['reason'],
   WelfareCheckRecorded: ['location', 'observations'],
   NoteAdded: ['body'],
@@ -30,13 +30,15 @@ const SEALED_FIELDS: Record<string, string[]> = {
   FollowUpCancelled: ['reason'],
   CaseClosed: ['note'],
   CaseReopened: ['reason'],
-  ReferralMade: ['notes'],
+  ReferralMade: ['notes', 'consentBasis.reason'],
   ReferralAccepted: ['note'],
   ReferralDeclined: ['reason'],
   ReferralServiceStarted: ['note'],
   ReferralClosed: ['note'],
   ReferralRevoked: ['reason'],
 };
+
+const SYSTEM_VALUES = new Set([`FollowUpCancelled.reason=${CANCELLED_BY_CASE_CLOSURE}`]);
 
 const isSealed = (value: unknown): value is Sealed =>
   typeof value === 'object' && value !== null && (value as Sealed).$pii === 1 && typeof (value as Sealed).p === 'string';
@@ -58,14 +60,23 @@ export class PersonalData {
       const [parent, name] = locate(data, path);
       const value = parent?.[name];
       if (parent === undefined || value === undefined || value === null) continue;
+      // Fixed values the system writes itself (e.g. follow-ups cancelled by a closure) hold nothing
+      // personal, and must not block the lifecycle of an erased person's case.
+      if (SYSTEM_VALUES.has(`${event.type}.${path}=${String(value)}`)) continue;
       key ??= await this.keys.keyFor(personId, true);
       if (key === null) throw DomainError.conflict('person_erased', 'this person was erased; nothing more may be recorded about them');
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key as Buffer, iv);
+      const cipher = createCipheriv('aes-256-gcm', key as Buffer, iv, { authTagLength: 16 });
+      cipher.setAAD(Buffer.from(`${personId}\n${event.type}.${path}`));
       const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value)), cipher.final()]);
       parent[name] = { $pii: 1, p: personId, v: Buffer.concat([iv, cipher.getAuthTag(), ciphertext]).toString('base64') } satisfies Sealed;
     }
     return { ...event, data };
+  }
+
+  /** Keyed fingerprint (HMAC) of a request, for idempotency checks stored with events. */
+  fingerprint(text: string): string {
+    return this.keys.fingerprint(text);
   }
 
   /** Crypto-shredding: destroys the person's key. */
@@ -74,23 +85,28 @@ export class PersonalData {
   }
 
   /** Opens every sealed value in `data` (any depth); values of erased people read as ERASED. */
-  async open<T>(data: T): Promise<T> {
+  async open<T>(type: string, data: T): Promise<T> {
     if (!containsSealed(data)) return data;
-    return (await this.openValue(data)) as T;
+    return (await this.openValue(type, data, '')) as T;
   }
 
-  private async openValue(value: unknown): Promise<unknown> {
+  private async openValue(type: string, value: unknown, path: string): Promise<unknown> {
     if (isSealed(value)) {
       const key = await this.keys.keyFor(value.p, false);
       if (!key) return ERASED;
       const raw = Buffer.from(value.v, 'base64');
-      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+      if (raw.length < 12 + 16) throw new Error('a sealed value is truncated');
+      // The tag length is pinned and the person and field are authenticated: a value cannot be
+      // shortened, nor moved to another person or field, without failing here.
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12), { authTagLength: 16 });
+      decipher.setAAD(Buffer.from(`${value.p}\n${type}.${path}`));
       decipher.setAuthTag(raw.subarray(12, 28));
       return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString());
     }
-    if (Array.isArray(value)) return Promise.all(value.map((item) => this.openValue(item)));
+    const child = (name: string | number) => (path ? `${path}.${name}` : String(name));
+    if (Array.isArray(value)) return Promise.all(value.map((item, index) => this.openValue(type, item, child(index))));
     if (typeof value === 'object' && value !== null) {
-      const entries = await Promise.all(Object.entries(value).map(async ([name, item]) => [name, await this.openValue(item)] as const));
+      const entries = await Promise.all(Object.entries(value).map(async ([name, item]) => [name, await this.openValue(type, item, child(name))] as const));
       return Object.fromEntries(entries);
     }
     return value;

@@ -159,7 +159,9 @@ export class SqlEventStore implements EventStore {
     if (options.toVersion !== undefined) bound('e.version <= ?', options.toVersion);
     if (options.asOf !== undefined) {
       if (Number.isNaN(Date.parse(options.asOf))) throw new InvalidEventError(`asOf ${options.asOf} is not a date`);
-      bound('e.recorded_at <= ?::timestamptz', options.asOf);
+      // As of a time = the prefix of the stream up to its last event recorded by then, so a state
+      // "as of" is always one the stream really passed through.
+      bound('e.version <= (SELECT coalesce(max(p.version), 0) FROM es_events p WHERE p.stream_id = $1 AND p.recorded_at <= ?::timestamptz)', options.asOf);
     }
     let sql = `SELECT ${EVENT_COLUMNS} FROM es_events e WHERE ${conditions.join(' AND ')} ORDER BY e.version ${backwards ? 'DESC' : 'ASC'}`;
     if (options.maxCount !== undefined) {
