@@ -6,7 +6,9 @@ import type { Wakeup } from './wakeup';
  * Catch up, then live: read batches after the cursor until none is left, then wait for a wake-up
  * (an append in this process, a NOTIFY from another, or the poll interval as the fallback).
  * The cursor moves only after `handle` resolves, so a batch is delivered again rather than lost
- * if the handler fails; a database outage pauses the loop and it resumes where it stood.
+ * if the handler fails; a database outage pauses the loop and it resumes where it stood. Any other
+ * failure (the handler throws, a read is refused) stops the subscription and goes to `onError`:
+ * the owner decides whether to restart from its checkpoint.
  */
 export function runCatchUpSubscription(
   readAll: (after: string | undefined, maxCount: number) => Promise<ReadAllBatch>,
