@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { streamCategories } from '@caseline/domain';
 import { PgliteDatabase, PostgresDatabase, SqlEventStore, type EventStore } from '@caseline/event-store';
 import type { AppConfig } from './config';
@@ -10,7 +11,7 @@ export async function openEventStore(config: AppConfig): Promise<EventStore> {
     const { KurrentDbEventStore } = await import('@caseline/event-store/kurrentdb');
     return KurrentDbEventStore.connect(config.kurrentdbConnectionString as string, limits);
   }
-  const db = config.databaseUrl ? new PostgresDatabase({ connectionString: config.databaseUrl, max: config.databasePoolSize }) : await PgliteDatabase.open(config.dataDir);
+  const db = config.databaseUrl ? new PostgresDatabase({ connectionString: config.databaseUrl, max: config.databasePoolSize }) : await PgliteDatabase.open(join(config.dataDir, 'pglite'));
   try {
     return await SqlEventStore.open(db, limits);
   } catch (error) {

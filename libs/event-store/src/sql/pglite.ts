@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlDatabase, SqlQueryable, SqlRows } from './sql-database';
 
@@ -13,6 +14,7 @@ export class PgliteDatabase implements SqlDatabase {
 
   /** `dataDir` undefined keeps everything in memory (tests). */
   static async open(dataDir?: string): Promise<PgliteDatabase> {
+    if (dataDir) await mkdir(dataDir, { recursive: true });
     const db = dataDir ? new PGlite(dataDir) : new PGlite();
     await db.waitReady;
     return new PgliteDatabase(db);
