@@ -21,6 +21,7 @@ import {
   type FieldError,
   type AppConfig,
 } from '@caseline/api-platform';
+import { AuditModule } from '@caseline/api-audit';
 import { CaseworkModule } from '@caseline/api-casework';
 import { DocsController } from './docs.controller';
 
@@ -137,7 +138,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     static register(): DynamicModule {
       return {
         module: AppModule,
-        imports: [PlatformModule.forRoot({ config, store, auth, personalData, logStream: options.logStream }), CaseworkModule],
+        imports: [PlatformModule.forRoot({ config, store, auth, personalData, logStream: options.logStream }), CaseworkModule, AuditModule],
         controllers: [DocsController],
       };
     }

@@ -1,0 +1,47 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiError, CurrentActor, notFound, Requires, type AuthenticatedActor } from '@caseline/api-platform';
+import { GetCaseStateAt, GetStreamEvents, VerifyChains } from './audit.queries';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STREAM = /^(person|case|referral)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('api/audit')
+export class AuditController {
+  constructor(@Inject(QueryBus) private readonly queries: QueryBus) {}
+
+  @Get('streams/:streamId/events')
+  @Requires('audit')
+  @ApiOperation({ summary: 'Every event of a stream with data, metadata, version, position and hash' })
+  events(@Param('streamId') streamId: string, @CurrentActor() actor: AuthenticatedActor) {
+    if (!STREAM.test(streamId)) throw notFound('stream');
+    return this.queries.execute(new GetStreamEvents(actor, streamId));
+  }
+
+  @Get('cases/:caseId/state')
+  @Requires('audit')
+  @ApiOperation({ summary: 'The case as it stood at an instant (asOf) or a version, replayed from its events' })
+  @ApiQuery({ name: 'asOf', required: false, description: 'ISO-8601 instant' })
+  @ApiQuery({ name: 'version', required: false, type: Number })
+  stateAt(@Param('caseId') caseId: string, @Query('asOf') asOf: string | undefined, @Query('version') version: string | undefined, @CurrentActor() actor: AuthenticatedActor) {
+    if (!UUID.test(caseId)) throw notFound('case');
+    if ((asOf === undefined) === (version === undefined)) throw new ApiError(400, 'invalid_request', 'give exactly one of asOf or version');
+    if (asOf !== undefined && (!/^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(asOf) || Number.isNaN(Date.parse(asOf)))) {
+      throw new ApiError(400, 'invalid_request', 'asOf must be an ISO-8601 instant');
+    }
+    if (version !== undefined && !/^\d{1,9}$/.test(version)) throw new ApiError(400, 'invalid_request', 'version must be a whole number');
+    return this.queries.execute(new GetCaseStateAt(actor, caseId.toLowerCase(), { asOf, version: version === undefined ? undefined : Number(version) }));
+  }
+
+  @Get('verification')
+  @Requires('audit')
+  @ApiOperation({ summary: 'Walk the hash chains of one stream, or of the whole store (auditors)' })
+  @ApiQuery({ name: 'streamId', required: false })
+  verify(@Query('streamId') streamId: string | undefined, @CurrentActor() actor: AuthenticatedActor) {
+    if (streamId !== undefined && !STREAM.test(streamId)) throw notFound('stream');
+    return this.queries.execute(new VerifyChains(actor, streamId));
+  }
+}
