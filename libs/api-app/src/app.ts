@@ -9,6 +9,7 @@ import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
 import { PgliteDatabase, PostgresDatabase, SqlEventStore, type EventStore, type SqlDatabase } from '@caseline/event-store';
 import {
+  AccessLog,
   AuthService,
   correlationIdOf,
   flattenValidationErrors,
@@ -131,6 +132,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         ? new PostgresDatabase({ connectionString: config.databaseUrl, max: 4 })
         : await PgliteDatabase.open(join(config.dataDir, 'keys')));
   const personalData = new PersonalData(await PersonalDataKeys.open(keyDatabase, masterKey));
+  const accessLog = await AccessLog.open(keyDatabase);
   const auth = await AuthService.create(config, devSecret);
 
   @Module({})
@@ -138,7 +140,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     static register(): DynamicModule {
       return {
         module: AppModule,
-        imports: [PlatformModule.forRoot({ config, store, auth, personalData, logStream: options.logStream }), CaseworkModule, AuditModule],
+        imports: [PlatformModule.forRoot({ config, store, auth, personalData, accessLog, logStream: options.logStream }), CaseworkModule, AuditModule],
         controllers: [DocsController],
       };
     }

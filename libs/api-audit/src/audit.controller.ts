@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiError, CurrentActor, notFound, Requires, type AuthenticatedActor } from '@caseline/api-platform';
-import { GetCaseStateAt, GetStreamEvents, VerifyChains } from './audit.queries';
+import { GetCaseStateAt, GetStreamEvents, SearchAccessLog, VerifyChains } from './audit.queries';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STREAM = /^(person|case|referral)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -34,6 +34,28 @@ export class AuditController {
     }
     if (version !== undefined && !/^\d{1,9}$/.test(version)) throw new ApiError(400, 'invalid_request', 'version must be a whole number');
     return this.queries.execute(new GetCaseStateAt(actor, caseId.toLowerCase(), { asOf, version: version === undefined ? undefined : Number(version) }));
+  }
+
+  @Get('access-log')
+  @Requires('audit')
+  @ApiOperation({ summary: 'Who read which record, when, through which endpoint (newest first)' })
+  @ApiQuery({ name: 'caseId', required: false })
+  @ApiQuery({ name: 'actorId', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  accessLog(
+    @Query('caseId') caseId: string | undefined,
+    @Query('actorId') actorId: string | undefined,
+    @Query('cursor') cursor: string | undefined,
+    @Query('limit') limit: string | undefined,
+    @CurrentActor() actor: AuthenticatedActor,
+  ) {
+    if (caseId !== undefined && !UUID.test(caseId)) throw new ApiError(400, 'invalid_request', 'caseId must be a uuid');
+    if (actorId !== undefined && (actorId.length < 1 || actorId.length > 200)) throw new ApiError(400, 'invalid_request', 'actorId must be 1 to 200 characters');
+    if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) throw new ApiError(400, 'invalid_request', 'cursor is not one this endpoint gave');
+    const size = limit === undefined ? 50 : Number(limit);
+    if (!Number.isInteger(size) || size < 1 || size > 200) throw new ApiError(400, 'invalid_request', 'limit must be a whole number from 1 to 200');
+    return this.queries.execute(new SearchAccessLog(actor, { caseId: caseId?.toLowerCase(), actorId, limit: size, beforeId: cursor === undefined ? undefined : Number(cursor) }));
   }
 
   @Get('verification')

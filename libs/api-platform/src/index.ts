@@ -14,3 +14,4 @@ export * from './tokens';
 export * from './stream-state-cache';
 export * from './personal-data/personal-data';
 export * from './personal-data/personal-data-keys';
+export * from './access-log';

@@ -5,6 +5,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { EventStore } from '@caseline/event-store';
+import { AccessLog } from './access-log';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
 import { DevTokenController } from './auth/dev-token.controller';
@@ -22,6 +23,7 @@ export interface PlatformOptions {
   store: EventStore;
   auth: AuthService;
   personalData: PersonalData;
+  accessLog: AccessLog;
   /** Where structured logs go (stdout by default; tests capture them). */
   logStream?: NodeJS.WritableStream;
 }
@@ -76,13 +78,14 @@ export class PlatformModule {
         { provide: EVENT_STORE, useValue: options.store },
         { provide: AuthService, useValue: options.auth },
         { provide: PersonalData, useValue: options.personalData },
+        { provide: AccessLog, useValue: options.accessLog },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         StreamStateCache,
         CommandRunner,
         StoreLifecycle,
       ],
-      exports: [APP_CONFIG, EVENT_STORE, AuthService, PersonalData, StreamStateCache, CommandRunner, CqrsModule],
+      exports: [APP_CONFIG, EVENT_STORE, AuthService, PersonalData, AccessLog, StreamStateCache, CommandRunner, CqrsModule],
     };
   }
 }
