@@ -158,9 +158,3 @@ export class CloseReferralBody {
   @ApiProperty({ enum: referralOutcomes }) @IsIn(list(referralOutcomes)) outcome!: (typeof referralOutcomes)[number];
   @ApiPropertyOptional({ maxLength: 5000 }) @IsOptional() @Text(5000) note?: string;
 }
-
-/** What every command answers: the record's id and its version after the command. */
-export class CommandResult {
-  @ApiProperty() id!: string;
-  @ApiProperty() version!: number;
-}

@@ -1,5 +1,4 @@
 import type { CaseCommand, CaseState, PersonCommand, PersonState, ReferralCommand, ReferralState } from '@caseline/domain';
-import type { RecordedEvent } from '@caseline/event-store';
 import type { CommandContext } from '@caseline/api-platform';
 
 // What controllers send over the CommandBus/QueryBus: one message kind per aggregate, carrying the
@@ -72,5 +71,3 @@ export class GetReferral {
     readonly referralId: string,
   ) {}
 }
-
-export type StreamRead<State> = { state: State; events: RecordedEvent[]; version: number };

@@ -91,11 +91,6 @@ export class StreamStateCache {
     this.touch(streamId, { ...fold(base, decider, events), decider } as StreamState<unknown> & { decider: unknown });
   }
 
-  /** Forgets a stream. */
-  forget(streamId: string): void {
-    this.entries.delete(streamId);
-  }
-
   /** Forgets everything: after an erasure no decrypted copy may stay in memory. */
   clear(): void {
     this.epoch++;

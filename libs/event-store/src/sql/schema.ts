@@ -189,8 +189,6 @@ $fn$;
   },
 ];
 
-export const EVENT_STORE_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
-
 export async function migrateEventStore(db: SqlDatabase): Promise<void> {
   await db.transaction(async (tx) => {
     // Why a lock: two service instances starting at once must not both apply a migration.
