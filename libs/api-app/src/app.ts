@@ -17,12 +17,14 @@ import {
   PersonalData,
   PersonalDataKeys,
   PlatformModule,
+  ReadSide,
   RequestValidationError,
   sendProblem,
   type FieldError,
   type AppConfig,
 } from '@caseline/api-platform';
 import { AuditModule } from '@caseline/api-audit';
+import { caseworkProjections, Projector, ReadModels } from '@caseline/projections';
 import { CaseworkModule } from '@caseline/api-casework';
 import { DocsController } from './docs.controller';
 
@@ -133,6 +135,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         : await PgliteDatabase.open(join(config.dataDir, 'keys')));
   const personalData = new PersonalData(await PersonalDataKeys.open(keyDatabase, masterKey));
   const accessLog = await AccessLog.open(keyDatabase);
+  // The read models live beside the events (PostgreSQL or the embedded PGlite), or with KurrentDB
+  // in the app's own database.
+  const readModels = await ReadModels.open(keyDatabase);
+  const projectorLog: { target?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void } = {};
+  const projector =
+    config.projector === 'inline'
+      ? new Projector({ store, db: keyDatabase, projections: caseworkProjections, log: (level, message, details) => projectorLog.target?.(level, message, details) })
+      : undefined;
+  const readSide = new ReadSide(readModels, store, config.consistencyWaitMs, projector);
   const auth = await AuthService.create(config, devSecret);
 
   @Module({})
@@ -140,7 +151,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     static register(): DynamicModule {
       return {
         module: AppModule,
-        imports: [PlatformModule.forRoot({ config, store, auth, personalData, accessLog, logStream: options.logStream }), CaseworkModule, AuditModule],
+        imports: [PlatformModule.forRoot({ config, store, auth, personalData, accessLog, readSide, projector, logStream: options.logStream }), CaseworkModule, AuditModule],
         controllers: [DocsController],
       };
     }
@@ -163,7 +174,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(), adapter, { bufferLogs: true });
-  app.useLogger(app.get(Logger));
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  projectorLog.target = (level, message, details) => (level === 'info' ? logger.log : level === 'warn' ? logger.warn : logger.error).call(logger, { ...details, msg: message }, 'Projector');
   // Before any parsing: echo the correlation id, and accept request bodies only as UTF-8 JSON (no
   // form or text bodies that a parser might turn into something the validators accept).
   app

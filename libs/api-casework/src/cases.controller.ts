@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { CaseCommand, CaseState } from '@caseline/domain';
 import { Command, CurrentActor, mintId, Requires, type AuthenticatedActor, type CommandContext, type CommandOutcome } from '@caseline/api-platform';
@@ -17,6 +17,9 @@ import {
   WelfareCheckBody,
 } from './dto';
 import { ChangeCase, GetCase, MakeReferralMessage, OpenCaseMessage } from './messages';
+import { TimelineQuery } from './read-dto';
+import { GetTimeline } from './read-handlers';
+import { CONSISTENCY_HEADER } from './read-side.controller';
 import { answer, RecordIdPipe } from './respond';
 import { requireCapability } from './scope';
 
@@ -62,6 +65,19 @@ export class CasesController {
     const { view, version } = await this.queries.execute(new GetCase(actor, caseId));
     response.header('ETag', `"${version}"`);
     return view;
+  }
+
+  @Get(':caseId/timeline')
+  @Requires('case.read')
+  @ApiOperation({ summary: "The case's story, oldest first: one entry per event (officers: no confidential notes, no referral details)" })
+  @ApiHeader(CONSISTENCY_HEADER)
+  timeline(
+    @Param('caseId', RecordIdPipe) caseId: string,
+    @Query() query: TimelineQuery,
+    @Headers('x-consistency-token') token: string | undefined,
+    @CurrentActor() actor: AuthenticatedActor,
+  ) {
+    return this.queries.execute(new GetTimeline(actor, caseId, query, token));
   }
 
   @Post(':caseId/assignment')

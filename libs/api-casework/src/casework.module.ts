@@ -3,11 +3,13 @@ import { CasesController } from './cases.controller';
 import { ChangeCaseHandler, ChangePersonHandler, ChangeReferralHandler, MakeReferralHandler, OpenCaseHandler } from './command-handlers';
 import { PeopleController } from './people.controller';
 import { GetCaseHandler, GetPersonHandler, GetReferralHandler } from './query-handlers';
+import { GetCaseloadHandler, GetOutcomesHandler, GetTimelineHandler, ListReferralsHandler } from './read-handlers';
+import { ReadSideController } from './read-side.controller';
 import { ReferralsController } from './referrals.controller';
 
 /** People, cases and referrals: the commands of casework and the records they change. */
 @Module({
-  controllers: [PeopleController, CasesController, ReferralsController],
+  controllers: [PeopleController, CasesController, ReferralsController, ReadSideController],
   providers: [
     ChangePersonHandler,
     OpenCaseHandler,
@@ -17,6 +19,10 @@ import { ReferralsController } from './referrals.controller';
     GetPersonHandler,
     GetCaseHandler,
     GetReferralHandler,
+    GetCaseloadHandler,
+    GetTimelineHandler,
+    ListReferralsHandler,
+    GetOutcomesHandler,
   ],
 })
 export class CaseworkModule {}

@@ -1,11 +1,14 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { ReferralCommand } from '@caseline/domain';
 import { Command, CurrentActor, Requires, type AuthenticatedActor, type CommandContext, type CommandOutcome } from '@caseline/api-platform';
 import { CloseReferralBody, DeclineReferralBody, OptionalNoteBody, ReasonBody, ServiceStartBody } from './dto';
 import { ChangeReferral, GetReferral } from './messages';
+import { ReferralListQuery } from './read-dto';
+import { ListReferrals } from './read-handlers';
+import { CONSISTENCY_HEADER } from './read-side.controller';
 import { answer, RecordIdPipe } from './respond';
 
 @ApiTags('referrals')
@@ -16,6 +19,14 @@ export class ReferralsController {
     @Inject(CommandBus) private readonly commands: CommandBus,
     @Inject(QueryBus) private readonly queries: QueryBus,
   ) {}
+
+  @Get()
+  @Requires('referral.read')
+  @ApiOperation({ summary: 'Referrals, newest first: status, provider, type, time to first response, SLA breach' })
+  @ApiHeader(CONSISTENCY_HEADER)
+  list(@Query() query: ReferralListQuery, @Headers('x-consistency-token') token: string | undefined, @CurrentActor() actor: AuthenticatedActor) {
+    return this.queries.execute(new ListReferrals(actor, query, token));
+  }
 
   @Get(':referralId')
   @Requires('referral.read')

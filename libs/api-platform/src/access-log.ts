@@ -65,6 +65,28 @@ END $do$;`);
     }
   }
 
+  /** Many reads in one request (a list): one row each, written in one statement. */
+  async recordMany(actor: AuthenticatedActor, entries: readonly AccessEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      await this.db.query(
+        `INSERT INTO access_log (actor_id, actor_name, actor_role, actor_team, record_type, record_id, record_team, case_id, endpoint)
+         SELECT $1, $2, $3, $4, e.record_type, e.record_id, e.record_team, e.case_id, e.endpoint
+           FROM jsonb_to_recordset($5::jsonb) AS e(record_type text, record_id uuid, record_team text, case_id uuid, endpoint text)`,
+        [
+          actor.id,
+          actor.name,
+          actor.role,
+          actor.team,
+          JSON.stringify(entries.map((e) => ({ record_type: e.recordType, record_id: e.recordId, record_team: e.recordTeam, case_id: e.caseId ?? null, endpoint: e.endpoint }))),
+        ],
+      );
+    } catch (error) {
+      if (isConnectionFailure(error)) throw new StoreUnavailableError('the access log is unavailable, so the read is refused', error);
+      throw error;
+    }
+  }
+
   async search(filter: { caseId?: string; actorId?: string; recordTeam?: string; limit: number; beforeId?: number }) {
     const { rows } = await this.db.query<Record<string, unknown>>(
       `SELECT id::text AS id, at, actor_id, actor_name, actor_role, actor_team, record_type, record_id, case_id, endpoint

@@ -22,6 +22,10 @@ export interface AppConfig {
   logLevel: string;
   /** How long a query waits for the read side to reach a consistency token. */
   consistencyWaitMs: number;
+  /** `inline`: this process runs the projections (the default); `off`: apps/projector does. */
+  projector: 'inline' | 'off';
+  /** A referral unanswered this long breaches its response SLA (SPEC §6, metric 3). */
+  referralResponseSlaHours: number;
 }
 
 /** A misconfiguration: start-up stops with this one line, which names the variable. */
@@ -61,6 +65,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     if (bad) throw new ConfigError('JWT_ALGORITHMS', `${bad} is not an allowed asymmetric algorithm`);
     auth = { mode: 'jwt', issuer, audience, publicKey: publicKey?.replace(/\\n/g, '\n'), jwksUrl, algorithms };
   } else throw new ConfigError('AUTH_MODE', `must be dev or jwt, not "${authMode}"`);
+  const projector = (env.PROJECTOR ?? 'inline') as AppConfig['projector'];
+  if (projector !== 'inline' && projector !== 'off') throw new ConfigError('PROJECTOR', `must be inline or off, not "${projector}"`);
   const masterKey = env.MASTER_KEY || undefined;
   if (masterKey && Buffer.from(masterKey, 'base64').length !== 32) throw new ConfigError('MASTER_KEY', 'must be 32 bytes, base64-encoded');
   if (!masterKey && authMode === 'jwt') throw new ConfigError('MASTER_KEY', 'is required outside dev mode');
@@ -77,6 +83,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxEventBytes: integer(env, 'MAX_EVENT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? 'info',
     consistencyWaitMs: integer(env, 'CONSISTENCY_WAIT_MS', 2000, 0, 60_000),
+    projector,
+    referralResponseSlaHours: integer(env, 'REFERRAL_RESPONSE_SLA_HOURS', 72, 1, 24 * 365),
   };
 }
 

@@ -15,3 +15,4 @@ export * from './stream-state-cache';
 export * from './personal-data/personal-data';
 export * from './personal-data/personal-data-keys';
 export * from './access-log';
+export * from './read-side';

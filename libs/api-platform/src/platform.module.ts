@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type DynamicModule, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, type DynamicModule, Inject, Module, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import type { EventStore } from '@caseline/event-store';
+import type { Projector } from '@caseline/projections';
 import { AccessLog } from './access-log';
 import { AuthGuard } from './auth/auth.guard';
 import { AuthService } from './auth/auth.service';
@@ -15,8 +16,9 @@ import type { AppConfig } from './config';
 import { HealthController } from './health.controller';
 import { PersonalData } from './personal-data/personal-data';
 import { ProblemDetailsFilter } from './problem.filter';
+import { ReadSide } from './read-side';
 import { StreamStateCache } from './stream-state-cache';
-import { APP_CONFIG, EVENT_STORE } from './tokens';
+import { APP_CONFIG, EVENT_STORE, PROJECTOR } from './tokens';
 
 export interface PlatformOptions {
   config: AppConfig;
@@ -24,14 +26,31 @@ export interface PlatformOptions {
   auth: AuthService;
   personalData: PersonalData;
   accessLog: AccessLog;
+  readSide: ReadSide;
+  /** The projector this process runs (PROJECTOR=inline), started with the app and stopped before the store closes. */
+  projector?: Projector;
   /** Where structured logs go (stdout by default; tests capture them). */
   logStream?: NodeJS.WritableStream;
 }
 
-/** Closes the event store after the HTTP server has drained (SIGTERM, app.close()). */
-class StoreLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+/**
+ * Starts the in-process projector with the app; on shutdown (SIGTERM, app.close()) stops it first,
+ * then closes the event store once the HTTP server has drained.
+ */
+class StoreLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PROJECTOR) private readonly projector: Projector | null,
+    @Inject(ReadSide) private readonly readSide: ReadSide,
+  ) {}
+  onApplicationBootstrap(): void {
+    this.projector?.start();
+  }
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.projector?.stop();
+  }
   async onApplicationShutdown(): Promise<void> {
+    await this.readSide.readModels.close();
     await this.store.close();
   }
 }
@@ -79,13 +98,15 @@ export class PlatformModule {
         { provide: AuthService, useValue: options.auth },
         { provide: PersonalData, useValue: options.personalData },
         { provide: AccessLog, useValue: options.accessLog },
+        { provide: ReadSide, useValue: options.readSide },
+        { provide: PROJECTOR, useValue: options.projector ?? null },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         StreamStateCache,
         CommandRunner,
         StoreLifecycle,
       ],
-      exports: [APP_CONFIG, EVENT_STORE, AuthService, PersonalData, AccessLog, StreamStateCache, CommandRunner, CqrsModule],
+      exports: [APP_CONFIG, EVENT_STORE, PROJECTOR, AuthService, PersonalData, AccessLog, ReadSide, StreamStateCache, CommandRunner, CqrsModule],
     };
   }
 }

@@ -137,6 +137,12 @@ export interface EventStore {
   listStreams(options: { afterStreamId?: string; limit: number }): Promise<StreamHead[]>;
   /** Raw stored events of these streams, not upcast, ordered by stream id then version. */
   readStored(streamIds: string[]): Promise<StoredEvent[]>;
+  /**
+   * Orders two checkpoints of this store as delivery does (negative, zero, positive). Read models
+   * compare their checkpoint with a consistency token through this; a malformed checkpoint throws
+   * InvalidCheckpointError.
+   */
+  compareCheckpoints(a: string, b: string): number;
   /** Is the backing database reachable right now (for readiness)? */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -346,6 +346,10 @@ export class KurrentDbEventStore implements EventStore {
   }
 
   /** Catch-up then live through the server's own subscription (see runLiveSubscription). */
+  compareCheckpoints(a: string, b: string): number {
+    return comparePositions(parseCheckpoint(a), parseCheckpoint(b));
+  }
+
   subscribeToAll(options: SubscribeOptions): Subscription {
     if (this.closed) throw new StoreUnavailableError('the event store is closed');
     const highWaterMark = Math.max(16, options.batchSize ?? 500);

@@ -39,6 +39,10 @@ export class PostgresDatabase implements SqlDatabase {
   async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A connection that dies while checked out emits 'error' on the client (the pool listens only
+    // to idle ones); unheard, that would crash the process. The failed query rejects anyway.
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const tx: SqlQueryable = {
@@ -56,6 +60,7 @@ export class PostgresDatabase implements SqlDatabase {
       }
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -204,6 +204,14 @@ export class SqlEventStore implements EventStore {
     return { events, checkpoint: events.length ? events[events.length - 1].checkpoint : options.after };
   }
 
+  compareCheckpoints(a: string, b: string): number {
+    // Delivery order is (transaction id, position): see readAll.
+    const x = parseCheckpoint(a);
+    const y = parseCheckpoint(b);
+    const byTransaction = compareDecimal(x.transactionId, y.transactionId);
+    return byTransaction !== 0 ? byTransaction : compareDecimal(x.position, y.position);
+  }
+
   subscribeToAll(options: SubscribeOptions): Subscription {
     if (this.closed) throw new StoreUnavailableError('the event store is closed');
     if (this.db.listen && !this.unlisten) {
@@ -310,6 +318,12 @@ function parseCheckpoint(checkpoint: string): { transactionId: string; position:
   const match = typeof checkpoint === 'string' ? CHECKPOINT.exec(checkpoint) : null;
   if (!match) throw new InvalidCheckpointError(String(checkpoint));
   return { transactionId: match[1], position: match[2] };
+}
+
+function compareDecimal(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x === y ? 0 : x < y ? -1 : 1;
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);

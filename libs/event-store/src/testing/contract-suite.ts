@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   DuplicateEventIdError,
   EventTooLargeError,
+  InvalidCheckpointError,
   InvalidEventError,
   InvalidExpectedVersionError,
   InvalidStreamNameError,
@@ -180,6 +181,14 @@ export function eventStoreContract(adapter: string, capabilities: ContractCapabi
         expect(rest.events.map((e) => e.type)).toEqual(['B1', 'A3']);
         const empty = await store.readAll({ after: rest.checkpoint });
         expect(empty).toEqual({ events: [], checkpoint: rest.checkpoint });
+        // Checkpoints compare in delivery order (read models hold consistency tokens against them).
+        const delivered = all.map((e) => e.checkpoint);
+        for (let i = 1; i < delivered.length; i++) {
+          expect(store.compareCheckpoints(delivered[i - 1], delivered[i])).toBeLessThan(0);
+          expect(store.compareCheckpoints(delivered[i], delivered[i - 1])).toBeGreaterThan(0);
+          expect(store.compareCheckpoints(delivered[i], delivered[i])).toBe(0);
+        }
+        expect(() => store.compareCheckpoints('not a checkpoint', delivered[0])).toThrow(InvalidCheckpointError);
       });
     });
 

@@ -1,0 +1,361 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
+import { projectBatch, type Projection, type TableNames } from './projection';
+
+export interface ProjectorOptions {
+  store: EventStore;
+  /** The read models' database (where the checkpoints live, in the same transactions as the rows). */
+  db: SqlDatabase;
+  projections: readonly Projection[];
+  /** Names this process in the lease table (default: a random id). */
+  owner?: string;
+  /** How long a lease lasts without a heartbeat: a dead projector's projections move after this. */
+  leaseMs?: number;
+  batchSize?: number;
+  /** Tries of a failing event before it is parked as a dead letter. */
+  maxAttempts?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, details?: Record<string, unknown>) => void;
+}
+
+/** Where a projection stands: its checkpoint, who holds it, and how far behind the store it is. */
+export interface ProjectionStatus {
+  name: string;
+  checkpoint: string | null;
+  owner: string | null;
+  leaseExpiresAt: string | null;
+  eventsProjected: number;
+  /** Events stored after the checkpoint (counted up to `LAG_COUNT_LIMIT`; `eventsBehindAtLeast` when more). */
+  eventsBehind: number;
+  eventsBehindAtLeast: boolean;
+  /** Age of the oldest event not yet projected; 0 when caught up. */
+  secondsBehind: number;
+  deadLetters: number;
+}
+
+const LAG_COUNT_LIMIT = 10_000;
+
+/** This projector no longer holds the projection: another took it over (or a rebuild swapped it). */
+export class LeaseLostError extends Error {
+  constructor(projection: string) {
+    super(`the lease on projection ${projection} was lost`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/**
+ * Runs projections from the store's subscription to all events. For each projection: a fenced
+ * lease (one active projector per projection across processes), then batches, each applied in
+ * one transaction together with the new checkpoint — so an event's effect lands exactly once
+ * whatever crashes when. A poison event is retried, then parked in projection_dead_letters.
+ */
+export class Projector {
+  readonly owner: string;
+  private readonly runners: ProjectionRunner[];
+  /** Emits 'progress' after every committed batch (read-your-writes waits listen here). */
+  readonly events = new EventEmitter();
+
+  constructor(private readonly options: ProjectorOptions) {
+    this.owner = options.owner ?? `projector-${randomUUID()}`;
+    this.events.setMaxListeners(0);
+    this.runners = options.projections.map((projection) => new ProjectionRunner(projection, options, this.owner, () => this.events.emit('progress')));
+  }
+
+  start(): void {
+    for (const runner of this.runners) runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+
+  async status(): Promise<ProjectionStatus[]> {
+    return projectionStatus(this.options.store, this.options.db, this.options.projections.map((p) => p.name));
+  }
+}
+
+export async function projectionStatus(store: EventStore, db: SqlQueryable, names: readonly string[]): Promise<ProjectionStatus[]> {
+  const { rows } = await db.query<{
+    name: string;
+    checkpoint: string | null;
+    owner: string | null;
+    lease_expires_at: Date | string | null;
+    events: string;
+    dead_letters: string;
+  }>(
+    `SELECT n.name, c.checkpoint, c.owner, c.lease_expires_at, coalesce(c.events, 0)::text AS events,
+            (SELECT count(*) FROM projection_dead_letters d WHERE d.projection = n.name)::text AS dead_letters
+       FROM unnest($1::text[]) AS n(name) LEFT JOIN projection_checkpoints c ON c.name = n.name`,
+    [names],
+  );
+  const now = Date.now();
+  return Promise.all(
+    rows.map(async (row) => {
+      const behind = await store.readAll({ after: row.checkpoint ?? undefined, maxCount: LAG_COUNT_LIMIT });
+      const oldest = behind.events[0]?.metadata.recordedAt;
+      return {
+        name: row.name,
+        checkpoint: row.checkpoint,
+        owner: row.owner,
+        leaseExpiresAt: row.lease_expires_at ? new Date(row.lease_expires_at).toISOString() : null,
+        eventsProjected: Number(row.events),
+        eventsBehind: behind.events.length,
+        eventsBehindAtLeast: behind.events.length === LAG_COUNT_LIMIT,
+        secondsBehind: oldest ? Math.max(0, (now - Date.parse(oldest)) / 1000) : 0,
+        deadLetters: Number(row.dead_letters),
+      };
+    }),
+  );
+}
+
+/** Takes (or renews) a projection's lease; answers the fence and checkpoint when it is ours. */
+export async function acquireLease(
+  db: SqlQueryable,
+  projection: string,
+  owner: string,
+  leaseMs: number,
+): Promise<{ fence: string; checkpoint: string | undefined } | undefined> {
+  await db.query(`INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [projection]);
+  // Why the fence goes up on every acquisition: a projector that paused past its lease (GC,
+  // network) and wakes up still believing it is the owner commits nothing, because each batch
+  // re-reads the fence under a row lock (see ProjectionRunner.commit).
+  const { rows } = await db.query<{ fence: string; checkpoint: string | null }>(
+    `UPDATE projection_checkpoints
+        SET owner = $2, fence = fence + 1, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+      WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_expires_at IS NULL OR lease_expires_at < now())
+      RETURNING fence::text AS fence, checkpoint`,
+    [projection, owner, leaseMs],
+  );
+  return rows[0] ? { fence: rows[0].fence, checkpoint: rows[0].checkpoint ?? undefined } : undefined;
+}
+
+/** Holds the projection's row and checks this process still owns it under `fence` at `checkpoint`. */
+export async function lockProjection(tx: SqlQueryable, projection: string, fence: string, checkpoint: string | undefined): Promise<void> {
+  const { rows } = await tx.query<{ fence: string; checkpoint: string | null }>(
+    `SELECT fence::text AS fence, checkpoint FROM projection_checkpoints WHERE name = $1 FOR UPDATE`,
+    [projection],
+  );
+  if (rows[0]?.fence !== fence || (rows[0].checkpoint ?? undefined) !== checkpoint) throw new LeaseLostError(projection);
+}
+
+export async function advanceCheckpoint(tx: SqlQueryable, projection: string, checkpoint: string, events: readonly RecordedEvent[]): Promise<void> {
+  await tx.query(
+    `UPDATE projection_checkpoints SET checkpoint = $2, events = events + $3, last_event_at = coalesce($4::timestamptz, last_event_at), updated_at = now() WHERE name = $1`,
+    [projection, checkpoint, events.length, events.at(-1)?.metadata.recordedAt ?? null],
+  );
+}
+
+class ProjectionRunner {
+  private running = false;
+  private halt: () => void = () => undefined;
+  private halted: Promise<void> = Promise.resolve();
+  private loop: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private wake: (() => void) | undefined;
+  private fence = '';
+
+  constructor(
+    private readonly projection: Projection,
+    private readonly options: ProjectorOptions,
+    private readonly owner: string,
+    private readonly progressed: () => void,
+  ) {}
+
+  private get leaseMs(): number {
+    return this.options.leaseMs ?? 10_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.halted = new Promise((resolve) => (this.halt = resolve));
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.halt();
+    this.wake?.();
+    await this.subscription?.stop();
+    await this.loop;
+    // Hand the projection over at once rather than after the lease runs out.
+    await this.options.db
+      .query(`UPDATE projection_checkpoints SET owner = NULL, lease_expires_at = NULL WHERE name = $1 AND owner = $2 AND fence = $3`, [
+        this.projection.name,
+        this.owner,
+        this.fence || '0',
+      ])
+      .catch(() => undefined);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { db, store } = this.options;
+    while (this.running) {
+      let lease: Awaited<ReturnType<typeof acquireLease>>;
+      try {
+        lease = await acquireLease(db, this.projection.name, this.owner, this.leaseMs);
+      } catch (error) {
+        this.log('warn', 'could not reach the read-model database to take a lease', error);
+        await this.sleep(1_000);
+        continue;
+      }
+      if (!lease) {
+        // Someone else holds it: try again a little after their lease could have run out.
+        await this.sleep(this.leaseMs / 3 + Math.random() * 200);
+        continue;
+      }
+      this.fence = lease.fence;
+      const writer = new CheckpointedWriter({
+        db,
+        projection: this.projection,
+        checkpointName: this.projection.name,
+        fence: lease.fence,
+        checkpoint: lease.checkpoint,
+        maxAttempts: this.options.maxAttempts,
+        log: (level, message, details) => this.log(level, message, details),
+        committed: this.progressed,
+      });
+      this.log('info', 'projecting', { from: lease.checkpoint ?? 'the beginning' });
+      const ended = new Promise<unknown>((resolve) => {
+        this.subscription = store.subscribeToAll({
+          after: lease.checkpoint,
+          batchSize: this.options.batchSize ?? 500,
+          handle: (events, checkpoint) => writer.project(events, checkpoint),
+          onError: resolve,
+        });
+      });
+      const heartbeat = setInterval(() => void this.renew(), Math.max(50, this.leaseMs / 3));
+      const outcome = await Promise.race([ended, this.halted]);
+      clearInterval(heartbeat);
+      await this.subscription?.stop();
+      this.subscription = undefined;
+      if (!this.running) return;
+      if (outcome instanceof LeaseLostError) this.log('info', 'lease lost; another projector or a rebuild holds the projection');
+      else this.log('error', 'projection stopped; restarting from its checkpoint', outcome);
+      await this.sleep(outcome instanceof LeaseLostError ? 50 : 1_000);
+    }
+  }
+
+  private async renew(): Promise<void> {
+    try {
+      const { rows } = await this.options.db.query(
+        `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+          WHERE name = $1 AND owner = $2 AND fence = $3 RETURNING 1`,
+        [this.projection.name, this.owner, this.fence, this.leaseMs],
+      );
+      if (rows.length === 0) await this.subscription?.stop().catch(() => undefined);
+    } catch {
+      // The next batch re-checks the fence; a missed heartbeat alone changes nothing.
+    }
+  }
+
+  private log(level: 'info' | 'warn' | 'error', message: string, details?: unknown): void {
+    const extra = details instanceof Error ? { error: details.message } : (details as Record<string, unknown> | undefined);
+    this.options.log?.(level, `projection ${this.projection.name}: ${message}`, extra);
+  }
+}
+
+/** A failure of this event (or batch), as opposed to losing the lease or the database. */
+function isRetryable(error: unknown): boolean {
+  return !(error instanceof LeaseLostError) && !(error instanceof StoreUnavailableError) && !isConnectionFailure(error);
+}
+
+export interface WriterOptions {
+  db: SqlDatabase;
+  projection: Projection;
+  /** The checkpoint row (and lease) this writer commits under: the projection's, or its rebuild's. */
+  checkpointName: string;
+  fence: string;
+  checkpoint: string | undefined;
+  /** Live tables, or a rebuild's shadow tables. */
+  tables?: TableNames;
+  maxAttempts?: number;
+  log?: (level: 'info' | 'warn' | 'error', message: string, details?: unknown) => void;
+  committed?: () => void;
+}
+
+/**
+ * Applies batches with their checkpoint in one transaction, under the fence. A batch that fails is
+ * split into its events; an event that still fails after `maxAttempts` tries is parked in
+ * projection_dead_letters, with the checkpoint moved past it in the same transaction.
+ */
+export class CheckpointedWriter {
+  checkpoint: string | undefined;
+
+  constructor(private readonly options: WriterOptions) {
+    this.checkpoint = options.checkpoint;
+  }
+
+  async project(events: RecordedEvent[], checkpoint: string): Promise<void> {
+    try {
+      await this.commit(events, checkpoint);
+      return;
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      if (events.length === 1) return this.projectAlone(events[0], error);
+      this.options.log?.('warn', 'a batch failed; projecting its events one by one', error);
+    }
+    for (const event of events) {
+      try {
+        await this.commit([event], event.checkpoint);
+      } catch (error) {
+        if (!isRetryable(error)) throw error;
+        await this.projectAlone(event, error);
+      }
+    }
+  }
+
+  private async projectAlone(event: RecordedEvent, firstError: unknown): Promise<void> {
+    const maxAttempts = this.options.maxAttempts ?? 3;
+    let error = firstError;
+    for (let attempt = 2; attempt <= maxAttempts; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+      try {
+        await this.commit([event], event.checkpoint);
+        return;
+      } catch (next) {
+        if (!isRetryable(next)) throw next;
+        error = next;
+      }
+    }
+    const { checkpointName } = this.options;
+    await this.options.db.transaction(async (tx) => {
+      await lockProjection(tx, checkpointName, this.options.fence, this.checkpoint);
+      await tx.query(
+        `INSERT INTO projection_dead_letters (projection, checkpoint, stream_id, version, event_id, event_type, error, attempts)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+        [checkpointName, event.checkpoint, event.streamId, event.version, event.metadata.eventId, event.type, String((error as Error)?.message ?? error).slice(0, 2000), maxAttempts],
+      );
+      await advanceCheckpoint(tx, checkpointName, event.checkpoint, [event]);
+    });
+    this.checkpoint = event.checkpoint;
+    this.options.log?.('error', 'parked a poison event in projection_dead_letters', {
+      eventId: event.metadata.eventId,
+      type: event.type,
+      streamId: event.streamId,
+      error: String((error as Error)?.message ?? error),
+    });
+    this.options.committed?.();
+  }
+
+  private async commit(events: RecordedEvent[], checkpoint: string): Promise<void> {
+    const { checkpointName } = this.options;
+    await this.options.db.transaction(async (tx) => {
+      await lockProjection(tx, checkpointName, this.options.fence, this.checkpoint);
+      await projectBatch(tx, this.options.projection, events, this.options.tables);
+      await advanceCheckpoint(tx, checkpointName, checkpoint, events);
+    });
+    this.checkpoint = checkpoint;
+    this.options.committed?.();
+  }
+}

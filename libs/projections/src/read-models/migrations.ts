@@ -1,0 +1,5 @@
+import type { MigrationInterface } from 'typeorm';
+import { ReadModels1763900000000 } from './migrations/1763900000000-read-models';
+
+/** Read-model schema changes, oldest first. Never `synchronize`: every change is a migration here. */
+export const migrations: (new () => MigrationInterface)[] = [ReadModels1763900000000];
