@@ -1,10 +1,12 @@
 // `npm start`: builds when the compiled service is missing or older than any source file, then
 // runs it. Defaults to the embedded database (PGlite in ./data) and dev auth.
+// `node scripts/start.mjs <app> [args…]` does the same for another app (projector, cli).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-const entry = 'dist/apps/api/src/main.js';
+const [app = 'api', ...args] = process.argv.slice(2);
+const entry = `dist/apps/${app}/src/main.js`;
 
 function newestSource(dir) {
   let newest = 0;
@@ -22,7 +24,7 @@ if (stale) {
   const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
-const service = spawn(process.execPath, ['--enable-source-maps', entry], { stdio: 'inherit' });
+const service = spawn(process.execPath, ['--enable-source-maps', entry, ...args], { stdio: 'inherit' });
 // SIGTERM/SIGINT go to the service, which drains in-flight requests before it exits.
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => service.kill(signal));
 service.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));

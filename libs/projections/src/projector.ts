@@ -85,7 +85,8 @@ export async function projectionStatus(store: EventStore, db: SqlQueryable, name
   }>(
     `SELECT n.name, c.checkpoint, c.owner, c.lease_expires_at, coalesce(c.events, 0)::text AS events,
             (SELECT count(*) FROM projection_dead_letters d WHERE d.projection = n.name)::text AS dead_letters
-       FROM unnest($1::text[]) AS n(name) LEFT JOIN projection_checkpoints c ON c.name = n.name`,
+       FROM unnest($1::text[]) WITH ORDINALITY AS n(name, ord) LEFT JOIN projection_checkpoints c ON c.name = n.name
+      ORDER BY n.ord`,
     [names],
   );
   const now = Date.now();

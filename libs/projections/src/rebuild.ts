@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { EventStore, ReadAllBatch, SqlDatabase, SqlQueryable } from '@caseline/event-store';
 import { shadowTables, type Projection } from './projection';
 import { acquireLease, CheckpointedWriter, lockProjection } from './projector';
@@ -18,6 +18,7 @@ export interface RebuildOptions {
   projection: Projection;
   batchSize?: number;
   leaseMs?: number;
+  /** Lease holder name (default `rebuild@<hostname>`). */
   owner?: string;
   onProgress?(progress: RebuildProgress): void;
 }
@@ -34,7 +35,10 @@ const rebuildName = (projection: string) => `${projection}~rebuild`;
 export async function rebuildProjection(options: RebuildOptions): Promise<{ events: number; seconds: number }> {
   const { store, db, projection } = options;
   const name = rebuildName(projection.name);
-  const owner = options.owner ?? `rebuild-${randomUUID()}`;
+  // The same host asking again resumes at once after a crash (its own lease); a rebuild started
+  // elsewhere waits for the lease to run out. Two on one host are still safe: each acquisition
+  // raises the fence, and the older one's next batch is refused.
+  const owner = options.owner ?? `rebuild@${hostname()}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const batchSize = options.batchSize ?? 5_000;
   const started = Date.now();

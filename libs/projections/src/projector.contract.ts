@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { streamCategories } from '@caseline/domain';
+import { PgliteDatabase, PostgresDatabase, SqlEventStore, type SqlDatabase } from '@caseline/event-store';
+import { createTestDatabase, type TestDatabase } from '@caseline/event-store/testing';
+import { caseworkProjections } from './casework-projections';
+import { projectBatch, shadowTables } from './projection';
+import { acquireLease, CheckpointedWriter, LeaseLostError, Projector, projectionStatus } from './projector';
+import { ReadModels } from './read-models/read-model-database';
+import { rebuildProjection } from './rebuild';
+import { appendCaseStory, caseworkEvent, dumpTables, freshReplay, storeHead, until } from './testing/history';
+
+// The projector against real databases: exactly-once effects, poison events, leases, rebuilds.
+
+type Adapter = 'pglite' | 'postgres';
+
+describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
+  let database: TestDatabase | undefined;
+  let db: SqlDatabase;
+  let store: SqlEventStore;
+  let readModels: ReadModels;
+  const projectors: Projector[] = [];
+
+  beforeEach(async () => {
+    if (adapter === 'postgres') {
+      database = await createTestDatabase('caseline_projector');
+      db = new PostgresDatabase({ connectionString: database.url, max: 10 });
+    } else db = await PgliteDatabase.open();
+    store = await SqlEventStore.open(db, { categories: streamCategories, pollIntervalMs: 100 });
+    readModels = await ReadModels.open(db);
+  });
+
+  afterEach(async () => {
+    await Promise.all(projectors.splice(0).map((projector) => projector.stop()));
+    await readModels.close();
+    await store.close();
+    await database?.drop();
+    database = undefined;
+  });
+
+  const start = (options: Partial<ConstructorParameters<typeof Projector>[0]> = {}) => {
+    const projector = new Projector({ store, db, projections: caseworkProjections, leaseMs: 1_000, batchSize: 5, ...options });
+    projectors.push(projector);
+    projector.start();
+    return projector;
+  };
+
+  const caughtUp = async (projector: Projector) => {
+    const head = await storeHead(store);
+    const status = await projector.status();
+    return status.every((s) => s.checkpoint !== null && head !== undefined && store.compareCheckpoints(s.checkpoint, head) >= 0);
+  };
+
+  it('has migrations that create exactly what the entities describe', async () => {
+    expect(await readModels.pendingSchemaChanges()).toEqual([]);
+  });
+
+  it('catches up, then follows new events; the tables equal a fresh replay', async () => {
+    await appendCaseStory(store);
+    const projector = start();
+    await until(() => caughtUp(projector));
+    const second = await appendCaseStory(store);
+    await until(() => caughtUp(projector));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections));
+    const { rows } = await db.query<{ status: string; overdue: unknown }>(`SELECT status FROM rm_referrals WHERE referral_id = $1`, [second.referralId]);
+    expect(rows).toEqual([{ status: 'service_started' }]);
+    const status = await projector.status();
+    expect(status.map((s) => [s.name, s.eventsBehind, s.deadLetters])).toEqual(caseworkProjections.map((p) => [p.name, 0, 0]));
+    expect(status.every((s) => s.eventsProjected === 24)).toBe(true);
+  });
+
+  it('changes nothing when events are delivered again', async () => {
+    await appendCaseStory(store);
+    const projector = start();
+    await until(() => caughtUp(projector));
+    await projector.stop();
+    const before = await dumpTables(db, caseworkProjections);
+    // A delivery from before the checkpoint (a subscription restarted from an old cursor) is refused whole.
+    const { events } = await store.readAll({ maxCount: 100 });
+    const lease = await acquireLease(db, 'cases', 'redeliverer', 1_000);
+    const stale = new CheckpointedWriter({ db, projection: caseworkProjections[1], checkpointName: 'cases', fence: lease?.fence as string, checkpoint: undefined });
+    await expect(stale.project(events, events[events.length - 1].checkpoint)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await dumpTables(db, caseworkProjections)).toEqual(before);
+    // And applying every event twice gives the rows of applying each once.
+    for (const projection of caseworkProjections) {
+      for (const table of projection.tables) await db.exec(`CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL)`);
+      await db.transaction(async (tx) => {
+        await projectBatch(tx, projection, events, shadowTables);
+        await projectBatch(tx, projection, events, shadowTables);
+      });
+    }
+    expect(await dumpTables(db, caseworkProjections, shadowTables)).toEqual(before);
+  });
+
+  it('parks a poison event in the dead letters and goes on with the events after it', async () => {
+    const { caseId } = await appendCaseStory(store);
+    // A completion of a follow-up that was never scheduled: the cases projection cannot handle it.
+    await store.append(`case-${caseId}`, [caseworkEvent('FollowUpCompleted', { caseId, followUpId: randomUUID(), outcome: 'x', note: null, completedAt: new Date().toISOString() })]);
+    await store.append(`case-${caseId}`, [caseworkEvent('CaseClosed', { caseId, disposition: 'resolved', note: null, closedAt: new Date().toISOString() })]);
+    const projector = start({ maxAttempts: 2 });
+    await until(() => caughtUp(projector));
+    const { rows: letters } = await db.query<{ projection: string; event_type: string; error: string; attempts: number }>(
+      `SELECT projection, event_type, error, attempts FROM projection_dead_letters`,
+    );
+    expect(letters).toEqual([{ projection: 'cases', event_type: 'FollowUpCompleted', error: expect.stringContaining('no rm_follow_ups row'), attempts: 2 }]);
+    const { rows } = await db.query(`SELECT status FROM rm_cases WHERE case_id = $1`, [caseId]);
+    expect(rows).toEqual([{ status: 'closed' }]);
+    const status = await projector.status();
+    expect(status.find((s) => s.name === 'cases')?.deadLetters).toBe(1);
+    expect(status.find((s) => s.name === 'timeline')?.deadLetters).toBe(0);
+  });
+
+  it('runs each projection in one projector at a time; another takes over when it stops', async () => {
+    const a = start({ owner: 'projector-a' });
+    await until(async () => (await a.status()).every((s) => s.owner === 'projector-a'));
+    const b = start({ owner: 'projector-b' });
+    await appendCaseStory(store);
+    await until(() => caughtUp(a));
+    expect((await b.status()).map((s) => s.owner)).toEqual(caseworkProjections.map(() => 'projector-a'));
+    await a.stop();
+    await until(async () => (await b.status()).every((s) => s.owner === 'projector-b'));
+    await appendCaseStory(store);
+    await until(() => caughtUp(b));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections));
+  });
+
+  it('rebuilds blue/green while the live tables serve, resumes after a crash, and swaps in the same schema', async () => {
+    await appendCaseStory(store);
+    await appendCaseStory(store);
+    const projector = start();
+    await until(() => caughtUp(projector));
+    const live = await dumpTables(db, caseworkProjections);
+    const timeline = caseworkProjections[3];
+    // First run dies after its second batch.
+    let batches = 0;
+    await expect(
+      rebuildProjection({
+        store,
+        db,
+        projection: timeline,
+        batchSize: 5,
+        onProgress: () => {
+          if (++batches === 2) throw new Error('killed');
+        },
+      }),
+    ).rejects.toThrow('killed');
+    // The live tables kept serving, untouched; the shadow holds what the dead run committed.
+    expect(await dumpTables(db, caseworkProjections)).toEqual(live);
+    const { rows: shadow } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM rm_timeline__next`);
+    expect(shadow[0].n).toBeGreaterThan(0);
+    // New events arrive during the second run, which resumes and swaps.
+    const resumed = rebuildProjection({ store, db, projection: timeline, batchSize: 5, leaseMs: 1_000 });
+    await appendCaseStory(store);
+    const result = await resumed;
+    expect(result.events).toBeGreaterThan(0);
+    await appendCaseStory(store);
+    await until(() => caughtUp(projector));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections));
+    expect(await readModels.pendingSchemaChanges()).toEqual([]);
+    const { rows: leftovers } = await db.query(`SELECT name FROM projection_checkpoints WHERE name LIKE '%~rebuild'`);
+    expect(leftovers).toEqual([]);
+    const status = await projectionStatus(store, db, ['timeline']);
+    expect(status[0].eventsProjected).toBe(48);
+  });
+});
