@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { caseworkEvent, until } from '@caseline/projections/testing';
 import { ADAPTERS, startApi, type ApiHarness } from '../support/api-harness';
 import {
   bodies,
@@ -145,5 +147,20 @@ describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
     const response = await worker.get('/api/caseload', { 'X-Consistency-Token': ahead });
     expectProblem(response, 503);
     expect(response.headers['retry-after']).toBe('1');
+  });
+
+  it('shows a parked poison event in /health/ready and the metrics, and goes on projecting', async () => {
+    const { caseId } = await openCase(worker);
+    // An event the cases projection cannot handle (a follow-up that was never scheduled).
+    await api.store.append(`case-${caseId}`, [caseworkEvent('FollowUpCompleted', { caseId, followUpId: randomUUID(), outcome: 'x', note: null, completedAt: new Date().toISOString() })]);
+    await until(async () => (await api.http().get('/health/ready')).body.info?.projections?.deadLetters === 1);
+    const ready = expectStatus(await api.http().get('/health/ready'), 200);
+    expect(ready.info.projections.projections.cases).toEqual({ started: true, deadLetters: 1 });
+    const later = await worker.post(`/api/cases/${caseId}/notes`, bodies.note());
+    expectStatus(await worker.get('/api/caseload', token(later)), 200);
+    const metrics = await api.http().get('/health/metrics').expect(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toContain('caseline_projection_dead_letters{projection="cases"} 1');
+    expect(metrics.text).toMatch(/caseline_projection_events_behind\{projection="timeline"\} \d+/);
   });
 });

@@ -1,8 +1,10 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckError, HealthCheckService, type HealthIndicatorResult } from '@nestjs/terminus';
 import type { EventStore } from '@caseline/event-store';
+import { caseworkProjections, projectionStatus } from '@caseline/projections';
 import { Public } from './auth/auth.guard';
+import { ReadSide } from './read-side';
 import { EVENT_STORE } from './tokens';
 
 @ApiTags('health')
@@ -12,6 +14,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(ReadSide) private readonly readSide: ReadSide,
   ) {}
 
   /** The process is up (no dependencies checked). */
@@ -34,6 +37,42 @@ export class HealthController {
           throw new HealthCheckError('event store unavailable', { eventStore: { status: 'down' } });
         }
       },
+      // Parked (dead-letter) events are reported, not fatal: the projections go on past them, and
+      // taking the API out of service would hide the case records from everyone.
+      async (): Promise<HealthIndicatorResult> => {
+        try {
+          const { rows } = await this.readSide.readModels.db.query<{ name: string; checkpoint: string | null; dead_letters: number }>(
+            `SELECT c.name, c.checkpoint, (SELECT count(*)::int FROM projection_dead_letters d WHERE d.projection = c.name) AS dead_letters
+               FROM projection_checkpoints c WHERE c.name NOT LIKE '%~rebuild' ORDER BY c.name`,
+          );
+          const deadLetters = rows.reduce((sum, row) => sum + row.dead_letters, 0);
+          return {
+            projections: {
+              status: 'up',
+              deadLetters,
+              projections: Object.fromEntries(rows.map((row) => [row.name, { started: row.checkpoint !== null, deadLetters: row.dead_letters }])),
+            },
+          };
+        } catch {
+          throw new HealthCheckError('read models unavailable', { projections: { status: 'down' } });
+        }
+      },
     ]);
+  }
+
+  /** Projection lag and dead letters in the Prometheus text format (no personal data). */
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4')
+  @ApiOperation({ summary: 'Projection metrics (Prometheus text): events and seconds behind, events projected, dead letters' })
+  async metrics(): Promise<string> {
+    const status = await projectionStatus(this.store, this.readSide.readModels.db, caseworkProjections.map((p) => p.name));
+    const metric = (name: string, help: string, value: (s: (typeof status)[number]) => number) =>
+      [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...status.map((s) => `${name}{projection="${s.name}"} ${value(s)}`)].join('\n');
+    return [
+      metric('caseline_projection_events_behind', 'Events stored after the projection checkpoint (capped at 10000).', (s) => s.eventsBehind),
+      metric('caseline_projection_seconds_behind', 'Age of the oldest event not yet projected.', (s) => s.secondsBehind),
+      metric('caseline_projection_events_projected', 'Events the projection has consumed.', (s) => s.eventsProjected),
+      metric('caseline_projection_dead_letters', 'Events parked because the projection could not handle them.', (s) => s.deadLetters),
+    ].join('\n') + '\n';
   }
 }
