@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import pino from 'pino';
 import { SqlEventStore } from '@caseline/event-store';
-import { caseworkProjections, Projector, projectionStatus, ReadModels, rebuildProjection } from '@caseline/projections';
+import { caseworkProjections, Projector, projectionStatus, ReadModels, rebuildProjections } from '@caseline/projections';
 import { EnvironmentError, openEnvironment } from './environment';
 import { ProgressBar } from './progress-bar';
 
@@ -34,13 +34,20 @@ async function main(argv: string[]): Promise<number> {
     }
     if (command === 'rebuild') {
       const total = store instanceof SqlEventStore ? Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events`)).rows[0].n) : 0;
-      for (const projection of selected) {
-        const bar = new ProgressBar(`rebuild ${projection.name}`, total);
-        let seen = 0;
-        const result = await rebuildProjection({ store, db, projection, leaseMs: environment.leaseMs, batchSize: environment.batchSize, onProgress: (progress) => bar.update((seen = progress.events)) });
-        bar.finish(seen);
-        console.error(`rebuild ${projection.name}: ${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s, swapped in`);
-      }
+      // One pass over the log for every selected projection.
+      const label = `rebuild ${selected.map((p) => p.name).join(',')}`;
+      const bar = new ProgressBar(label, total);
+      let seen = 0;
+      const result = await rebuildProjections({
+        store,
+        db,
+        projections: selected,
+        leaseMs: environment.leaseMs,
+        batchSize: environment.batchSize,
+        onProgress: (progress) => bar.update((seen = progress.events)),
+      });
+      bar.finish(seen);
+      console.error(`${label}: ${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001)).toLocaleString('en')} events/s), swapped in`);
       return 0;
     }
     const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { app: 'projector' } });

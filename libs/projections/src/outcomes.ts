@@ -5,12 +5,16 @@ import type { DataSource } from 'typeorm';
 // - A referral belongs to the period of its ReferralMade; revoked referrals are left out entirely.
 // - Response = the first acceptance or decline. SLA breach: no response within `slaHours` of
 //   being made (one still waiting counts once the SLA has passed).
-// - Follow-ups "due in the period": scheduled follow-ups whose dueAt lies in it, not cancelled
-//   (a cancelled follow-up was no longer due); kept = completed at or before dueAt.
+// - Follow-ups "due in the period": follow-ups whose dueAt lies in it and has passed (`now`), except
+//   those cancelled before it came (no longer due); kept = completed at or before dueAt. One
+//   cancelled after its due date counts as not kept, so cancelling cannot hide a missed follow-up.
 // - Repeat welfare checks: per person, an index check in the period followed by another check of
 //   that person within 30 days after it (the later one may fall after the period).
 // - Cases closed in the period: cases whose current closure lies in it (a reopened case is open).
 // Periods are half-open: from ≤ t < to. Months are calendar months in UTC.
+// "Within 30 days" is 30 × 24 h (`interval '720 hours'`): an interval in days is added in the
+// session's TimeZone, so across a daylight-saving change it would be 719 or 721 h, and the figures
+// would depend on the server's TimeZone setting (PGlite runs in UTC, PostgreSQL in whatever initdb set).
 
 export type OutcomeGrouping = 'month' | 'type' | 'provider' | 'team';
 
@@ -84,9 +88,9 @@ export async function outcomes(dataSource: DataSource, query: OutcomeQuery): Pro
             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - made_at) / 3600) AS response_median,
             percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM first_response_at - made_at) / 3600) AS response_p90,
             count(*) FILTER (WHERE coalesce(first_response_at, $4::timestamptz) - made_at > make_interval(hours => $5)) AS breached,
-            count(*) FILTER (WHERE closed_at <= made_at + interval '30 days' OR declined_at <= made_at + interval '30 days') AS loop_closed,
-            count(*) FILTER (WHERE service_started_at <= made_at + interval '30 days'
-                              OR (outcome = 'service_received' AND closed_at <= made_at + interval '30 days')) AS successful,
+            count(*) FILTER (WHERE closed_at <= made_at + interval '720 hours' OR declined_at <= made_at + interval '720 hours') AS loop_closed,
+            count(*) FILTER (WHERE service_started_at <= made_at + interval '720 hours'
+                              OR (outcome = 'service_received' AND closed_at <= made_at + interval '720 hours')) AS successful,
             count(*) FILTER (WHERE type = 'shelter') AS shelter_made,
             count(*) FILTER (WHERE type = 'shelter' AND service_started_at IS NOT NULL) AS shelter_placed,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM service_started_at - made_at) / 3600)
@@ -134,9 +138,10 @@ export async function outcomes(dataSource: DataSource, query: OutcomeQuery): Pro
     const followUps = await dataSource.query(
       `SELECT ${keyOf(groupBy, 'due_at')} AS key, count(*) AS due, count(*) FILTER (WHERE completed_at <= due_at) AS kept
          FROM rm_follow_ups
-        WHERE due_at >= $1 AND due_at < $2 AND status <> 'cancelled' AND ($3::text IS NULL OR team = $3)
+        WHERE due_at >= $1 AND due_at < $2 AND due_at <= $4::timestamptz AND ($3::text IS NULL OR team = $3)
+          AND (status <> 'cancelled' OR cancelled_at > due_at)
         GROUP BY 1`,
-      [from, to, team],
+      [from, to, team, now],
     );
     for (const row of followUps as Record<string, unknown>[]) group(String(row.key)).followUpCompliance = ratio(num(row.kept), num(row.due));
     const repeats = await dataSource.query(
@@ -144,7 +149,7 @@ export async function outcomes(dataSource: DataSource, query: OutcomeQuery): Pro
          FROM (SELECT ${(keyOf(groupBy, 'w.performed_at') as string).replace(/\bteam\b/, 'w.team')} AS key, w.person_id,
                       EXISTS (SELECT 1 FROM rm_welfare_checks n
                                WHERE n.person_id = w.person_id AND n.performed_at > w.performed_at
-                                 AND n.performed_at <= w.performed_at + interval '30 days') AS repeated
+                                 AND n.performed_at <= w.performed_at + interval '720 hours') AS repeated
                  FROM rm_welfare_checks w
                 WHERE w.performed_at >= $1 AND w.performed_at < $2 AND ($3::text IS NULL OR w.team = $3)) AS checks
         GROUP BY key`,

@@ -8,7 +8,19 @@ export interface ProjectionTable {
   /** Primary key column and its SQL type. */
   key: string;
   keyType: 'uuid' | 'text';
+  /** Never read back by the projection (no event `needs` its rows): not kept in a writer's row cache. */
+  writeOnly?: boolean;
 }
+
+/**
+ * Rows a writer knows to be current — its own committed writes — by physical table, then key
+ * (`null`: known absent). Why this is safe: while a writer holds its projection's lease, nothing
+ * else writes those tables; a takeover or a rebuild swap raises the fence and retires the writer.
+ */
+export type RowCache = Map<string, Map<string, Row | null>>;
+
+/** The final state of every row a batch changed, by physical table, then key. */
+export type RowChanges = Map<string, Map<string, Row | null>>;
 
 /** The rows a batch has loaded or changed; projections read and write them in memory only. */
 export interface Rows {
@@ -75,9 +87,15 @@ const columnCache = new Map<string, string[]>();
 /**
  * Projects a batch inside the caller's transaction: loads every row the batch needs (one query per
  * table), applies the events in order in memory, then writes each table's final rows with one
- * upsert and one delete. 
+ * upsert and one delete. Rows in `cache` are taken from it instead of the database.
  */
-export async function projectBatch(tx: SqlQueryable, projection: Projection, events: readonly RecordedEvent[], names: TableNames = liveTables): Promise<void> {
+export async function projectBatch(
+  tx: SqlQueryable,
+  projection: Projection,
+  events: readonly RecordedEvent[],
+  names: TableNames = liveTables,
+  cache?: RowCache,
+): Promise<RowChanges> {
   const rows = new BatchRows(projection);
   const wanted = new Map<string, Set<string>>();
   for (const event of events) {
@@ -89,18 +107,25 @@ export async function projectBatch(tx: SqlQueryable, projection: Projection, eve
   for (const [tableName, keys] of wanted) {
     const table = projection.tables.find((t) => t.name === tableName);
     if (!table) throw new Error(`projection ${projection.name} has no table ${tableName}`);
-    const { rows: found } = await tx.query<Row>(
-      `SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`,
-      [[...keys]],
-    );
     const loaded = rows.tables.get(table.name) as Map<string, Row | null>;
+    const known = cache?.get(names(table.name));
+    const missing: string[] = [];
+    for (const key of keys) {
+      const cached = known?.get(key);
+      if (cached === undefined) missing.push(key);
+      else if (cached !== null) loaded.set(key, cached);
+    }
+    if (missing.length === 0) continue;
+    const { rows: found } = await tx.query<Row>(`SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`, [missing]);
     for (const { row } of found as { row: Row }[]) loaded.set(String(row[table.key]), row);
   }
   for (const event of events) projection.apply(event, rows);
+  const changes: RowChanges = new Map();
   for (const table of projection.tables) {
     const changed = rows.changed.get(table.name) as Set<string>;
     if (changed.size === 0) continue;
     const current = rows.tables.get(table.name) as Map<string, Row | null>;
+    if (!table.writeOnly) changes.set(names(table.name), new Map([...changed].map((key) => [key, current.get(key) ?? null])));
     const upserts: Row[] = [];
     const deletes: string[] = [];
     for (const key of changed) {
@@ -117,6 +142,21 @@ export async function projectBatch(tx: SqlQueryable, projection: Projection, eve
       ]);
     }
     if (deletes.length) await tx.query(`DELETE FROM ${physical} WHERE ${table.key} = ANY($1::${table.keyType}[])`, [deletes]);
+  }
+  return changes;
+}
+
+const CACHE_LIMIT = 1_000_000;
+
+/** Folds a committed batch's changes into a writer's cache (emptied when it grows past its limit). */
+export function rememberRows(cache: RowCache, changes: RowChanges): void {
+  let size = 0;
+  for (const table of cache.values()) size += table.size;
+  if (size > CACHE_LIMIT) cache.clear();
+  for (const [table, rows] of changes) {
+    let known = cache.get(table);
+    if (!known) cache.set(table, (known = new Map()));
+    for (const [key, row] of rows) known.set(key, row);
   }
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
-import { projectBatch, type Projection, type TableNames } from './projection';
+import { projectBatch, rememberRows, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
 
 export interface ProjectorOptions {
   store: EventStore;
@@ -292,9 +292,35 @@ export interface WriterOptions {
  */
 export class CheckpointedWriter {
   checkpoint: string | undefined;
+  /** Rows this writer has committed (see RowCache): saves reading them back batch after batch. */
+  private readonly cache: RowCache = new Map();
 
   constructor(private readonly options: WriterOptions) {
     this.checkpoint = options.checkpoint;
+  }
+
+  get name(): string {
+    return this.options.checkpointName;
+  }
+
+  /** The events of a batch this writer has not yet projected (a resumed rebuild may be ahead of others). */
+  pending(events: RecordedEvent[], compare: (a: string, b: string) => number): RecordedEvent[] {
+    const after = this.checkpoint;
+    return after === undefined ? events : events.filter((event) => compare(event.checkpoint, after) > 0);
+  }
+
+  /** Projects inside a transaction shared with other writers; call `committed` once it commits. */
+  async projectIn(tx: SqlQueryable, events: RecordedEvent[], checkpoint: string): Promise<RowChanges> {
+    await lockProjection(tx, this.options.checkpointName, this.options.fence, this.checkpoint);
+    const changes = await projectBatch(tx, this.options.projection, events, this.options.tables, this.cache);
+    await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, events);
+    return changes;
+  }
+
+  committed(checkpoint: string, changes: RowChanges): void {
+    rememberRows(this.cache, changes);
+    this.checkpoint = checkpoint;
+    this.options.committed?.();
   }
 
   async project(events: RecordedEvent[], checkpoint: string): Promise<void> {
@@ -350,13 +376,37 @@ export class CheckpointedWriter {
   }
 
   private async commit(events: RecordedEvent[], checkpoint: string): Promise<void> {
-    const { checkpointName } = this.options;
-    await this.options.db.transaction(async (tx) => {
-      await lockProjection(tx, checkpointName, this.options.fence, this.checkpoint);
-      await projectBatch(tx, this.options.projection, events, this.options.tables);
-      await advanceCheckpoint(tx, checkpointName, checkpoint, events);
+    const changes = await this.options.db.transaction((tx) => this.projectIn(tx, events, checkpoint));
+    this.committed(checkpoint, changes);
+  }
+}
+
+/**
+ * Several writers, one transaction per batch (a rebuild of many projections reads the log once).
+ * When the shared transaction fails, each writer takes the batch alone, with its own fallbacks.
+ */
+export async function projectTogether(
+  db: SqlDatabase,
+  writers: readonly CheckpointedWriter[],
+  events: RecordedEvent[],
+  checkpoint: string,
+  compare: (a: string, b: string) => number,
+): Promise<void> {
+  try {
+    const done = await db.transaction(async (tx) => {
+      const results: [CheckpointedWriter, RowChanges][] = [];
+      for (const writer of writers) {
+        const pending = writer.pending(events, compare);
+        if (pending.length) results.push([writer, await writer.projectIn(tx, pending, checkpoint)]);
+      }
+      return results;
     });
-    this.checkpoint = checkpoint;
-    this.options.committed?.();
+    for (const [writer, changes] of done) writer.committed(checkpoint, changes);
+  } catch (error) {
+    if (!isRetryable(error)) throw error;
+    for (const writer of writers) {
+      const pending = writer.pending(events, compare);
+      if (pending.length) await writer.project(pending, checkpoint);
+    }
   }
 }

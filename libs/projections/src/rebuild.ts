@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { EventStore, ReadAllBatch, SqlDatabase, SqlQueryable } from '@caseline/event-store';
 import { shadowTables, type Projection } from './projection';
-import { acquireLease, CheckpointedWriter, lockProjection } from './projector';
+import { acquireLease, CheckpointedWriter, lockProjection, projectTogether } from './projector';
 
 export interface RebuildProgress {
-  projection: string;
+  projections: string[];
   /** Events read by this rebuild so far (including those of a resumed run). */
   events: number;
   /** Events per second over this run. */
@@ -15,7 +15,7 @@ export interface RebuildProgress {
 export interface RebuildOptions {
   store: EventStore;
   db: SqlDatabase;
-  projection: Projection;
+  projections: readonly Projection[];
   batchSize?: number;
   leaseMs?: number;
   /** Lease holder name (default `rebuild@<hostname>`). */
@@ -26,83 +26,131 @@ export interface RebuildOptions {
 const rebuildName = (projection: string) => `${projection}~rebuild`;
 
 /**
- * Blue/green rebuild of one projection. The shadow tables (`<table>__next`) fill from the first
- * event while the live tables keep serving; then the rebuild takes the live projection's lease,
- * catches up the last events, and in one transaction renames the shadows into place and hands the
- * projection back at the rebuild's checkpoint. Its own checkpoint commits with every batch, so a
- * rebuild that crashed resumes where it stood when started again.
+ * Blue/green rebuild of one or more projections, reading the log once for all of them. The shadow
+ * tables (`<table>__next`) fill from the first event while the live tables keep serving; then the
+ * rebuild takes the live projections' leases, catches up the last events, and in one transaction
+ * renames the shadows into place and hands each projection back at the rebuild's checkpoint. Each
+ * batch commits with the rebuild's own checkpoints, so a rebuild that crashed resumes where it
+ * stood when started again.
  */
-export async function rebuildProjection(options: RebuildOptions): Promise<{ events: number; seconds: number }> {
-  const { store, db, projection } = options;
-  const name = rebuildName(projection.name);
+export async function rebuildProjections(options: RebuildOptions): Promise<{ events: number; seconds: number }> {
+  const { store, db, projections } = options;
   // The same host asking again resumes at once after a crash (its own lease); a rebuild started
   // elsewhere waits for the lease to run out. Two on one host are still safe: each acquisition
   // raises the fence, and the older one's next batch is refused.
   const owner = options.owner ?? `rebuild@${hostname()}`;
   const leaseMs = options.leaseMs ?? 30_000;
   const batchSize = options.batchSize ?? 5_000;
+  const compare = (a: string, b: string) => store.compareCheckpoints(a, b);
   const started = Date.now();
 
-  await db.transaction(async (tx) => {
-    await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [name]);
-    const { rows } = await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1`, [name]);
-    if (rows.length) return; // resuming: the shadow tables hold what the last run committed
-    for (const table of projection.tables) {
-      await tx.query(`DROP TABLE IF EXISTS ${shadowTables(table.name)}`);
-      await tx.query(`CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL)`);
-    }
-    await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [name]);
-    await tx.query(`INSERT INTO projection_checkpoints (name) VALUES ($1)`, [name]);
-  });
-  const lease = await acquireLease(db, name, owner, leaseMs);
-  if (!lease) throw new Error(`another rebuild of ${projection.name} is running`);
-  const { rows: done } = await db.query<{ events: string }>(`SELECT events::text AS events FROM projection_checkpoints WHERE name = $1`, [name]);
-  const resumedEvents = Number(done[0]?.events ?? 0);
+  const writers: CheckpointedWriter[] = [];
+  const leases: { name: string; fence: string }[] = [];
+  let resumedEvents = Number.POSITIVE_INFINITY;
+  for (const projection of projections) {
+    const name = rebuildName(projection.name);
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [name]);
+      const { rows } = await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1`, [name]);
+      if (rows.length) return; // resuming: the shadow tables hold what the last run committed
+      for (const table of projection.tables) {
+        await tx.query(`DROP TABLE IF EXISTS ${shadowTables(table.name)}`);
+        // Only the primary key while filling (upserts need it); the other indexes are built once,
+        // in bulk, before the swap — far cheaper than keeping them up to date row by row.
+        await tx.query(`CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL EXCLUDING INDEXES)`);
+        await tx.query(`ALTER TABLE ${shadowTables(table.name)} ADD PRIMARY KEY (${table.key})`);
+      }
+      await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [name]);
+      await tx.query(`INSERT INTO projection_checkpoints (name) VALUES ($1)`, [name]);
+    });
+    const lease = await acquireLease(db, name, owner, leaseMs);
+    if (!lease) throw new Error(`another rebuild of ${projection.name} is running`);
+    const { rows } = await db.query<{ events: string }>(`SELECT events::text AS events FROM projection_checkpoints WHERE name = $1`, [name]);
+    resumedEvents = Math.min(resumedEvents, Number(rows[0]?.events ?? 0));
+    leases.push({ name, fence: lease.fence });
+    writers.push(new CheckpointedWriter({ db, projection, checkpointName: name, fence: lease.fence, checkpoint: lease.checkpoint, tables: shadowTables }));
+  }
   let events = resumedEvents;
-  const writer = new CheckpointedWriter({ db, projection, checkpointName: name, fence: lease.fence, checkpoint: lease.checkpoint, tables: shadowTables });
   const report = (phase: RebuildProgress['phase']) =>
-    options.onProgress?.({ projection: projection.name, events, rate: (events - resumedEvents) / Math.max(0.001, (Date.now() - started) / 1000), phase });
-  /** Reads and applies batches until fewer than a full batch come back (near the head). */
-  const fillFrom = async (untilEmpty: boolean): Promise<void> => {
+    options.onProgress?.({ projections: projections.map((p) => p.name), events, rate: (events - resumedEvents) / Math.max(0.001, (Date.now() - started) / 1000), phase });
+
+  /** The earliest checkpoint among the writers: where reading starts. */
+  const earliest = () =>
+    writers.map((writer) => writer.checkpoint).reduce<string | undefined | null>((min, c) => (min === null ? c : min === undefined || c === undefined ? undefined : compare(c, min) < 0 ? c : min), null) ??
+    undefined;
+
+  /** Reads and applies batches until fewer than a full batch come back (near the head), or none. */
+  const fill = async (untilEmpty: boolean): Promise<void> => {
     // Why the next read starts before the current batch commits: reading and writing then
-    // overlap, on PostgreSQL on two connections.
-    let next: Promise<ReadAllBatch> = store.readAll({ after: writer.checkpoint, maxCount: batchSize });
+    // overlap (on PostgreSQL, on two connections).
+    let next: Promise<ReadAllBatch> = store.readAll({ after: earliest(), maxCount: batchSize });
     for (;;) {
       const batch = await next;
       if (batch.events.length === 0) return;
       const more = batch.events.length === batchSize;
       if (more || untilEmpty) next = store.readAll({ after: batch.checkpoint, maxCount: batchSize });
-      await writer.project(batch.events, batch.checkpoint as string);
-      await extendLease(db, name, owner, lease.fence, leaseMs);
+      await projectTogether(db, writers, batch.events, batch.checkpoint as string, compare);
+      for (const lease of leases) await extendLease(db, lease.name, owner, lease.fence, leaseMs);
       events += batch.events.length;
       report('filling');
       if (!more && !untilEmpty) return;
     }
   };
 
-  await fillFrom(false);
-  // Pause the live projection: take its lease (raising its fence, so a batch it has in flight
+  await fill(false);
+  for (const projection of projections) for (const table of projection.tables) await buildSecondaryIndexes(db, table.name);
+  // Pause the live projections: take their leases (raising their fences, so a batch in flight
   // fails to commit), then bring the shadows to the head and swap in one transaction.
   report('swapping');
-  const live = await takeLease(db, projection.name, owner, leaseMs);
-  await fillFrom(true);
+  const live: { name: string; fence: string; checkpoint: string | undefined }[] = [];
+  for (const projection of projections) live.push({ name: projection.name, ...(await takeLease(db, projection.name, owner, leaseMs)) });
+  await fill(true);
   await db.transaction(async (tx) => {
-    await lockProjection(tx, name, lease.fence, writer.checkpoint);
-    await lockProjection(tx, projection.name, live.fence, live.checkpoint);
-    for (const table of projection.tables) await swapTable(tx, table.name);
-    await tx.query(
-      `UPDATE projection_checkpoints AS live
-          SET checkpoint = rebuilt.checkpoint, events = rebuilt.events, last_event_at = rebuilt.last_event_at, owner = NULL, lease_expires_at = NULL, updated_at = now()
-         FROM projection_checkpoints AS rebuilt
-        WHERE live.name = $1 AND rebuilt.name = $2`,
-      [projection.name, name],
-    );
-    await tx.query(`DELETE FROM projection_checkpoints WHERE name = $1`, [name]);
-    await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [projection.name]);
-    await tx.query(`UPDATE projection_dead_letters SET projection = $1 WHERE projection = $2`, [projection.name, name]);
+    for (const [i, projection] of projections.entries()) {
+      const name = rebuildName(projection.name);
+      await lockProjection(tx, name, leases[i].fence, writers[i].checkpoint);
+      await lockProjection(tx, projection.name, live[i].fence, live[i].checkpoint);
+      for (const table of projection.tables) await swapTable(tx, table.name);
+      await tx.query(
+        `UPDATE projection_checkpoints AS live
+            SET checkpoint = rebuilt.checkpoint, events = rebuilt.events, last_event_at = rebuilt.last_event_at, owner = NULL, lease_expires_at = NULL, updated_at = now()
+           FROM projection_checkpoints AS rebuilt
+          WHERE live.name = $1 AND rebuilt.name = $2`,
+        [projection.name, name],
+      );
+      await tx.query(`DELETE FROM projection_checkpoints WHERE name = $1`, [name]);
+      await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [projection.name]);
+      await tx.query(`UPDATE projection_dead_letters SET projection = $1 WHERE projection = $2`, [projection.name, name]);
+    }
   });
   report('done');
   return { events: events - resumedEvents, seconds: (Date.now() - started) / 1000 };
+}
+
+/** Blue/green rebuild of one projection (see rebuildProjections). */
+export function rebuildProjection(options: Omit<RebuildOptions, 'projections'> & { projection: Projection }) {
+  return rebuildProjections({ ...options, projections: [options.projection] });
+}
+
+/** Creates on `<table>__next` every index `<table>` has that the shadow lacks (same shape). */
+async function buildSecondaryIndexes(db: SqlQueryable, table: string): Promise<void> {
+  const shadow = shadowTables(table);
+  const [live, built] = await Promise.all([indexesOf(db, table), indexesOf(db, shadow)]);
+  for (const index of live) {
+    if (built.some((candidate) => candidate.shape === index.shape)) continue;
+    await db.query(`CREATE ${index.shape.startsWith('UNIQUE ') ? 'UNIQUE ' : ''}INDEX "${index.name}__next" ON ${shadow} ${index.shape.replace(/^UNIQUE /, '')}`);
+  }
+}
+
+/** A table's indexes, each with its shape: its definition without its own name and table. */
+async function indexesOf(db: SqlQueryable, relation: string): Promise<{ name: string; shape: string }[]> {
+  const { rows } = await db.query<{ name: string; definition: string }>(
+    `SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition
+       FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+      WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace`,
+    [relation],
+  );
+  return rows.map((row) => ({ name: row.name, shape: row.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ /, '$1') }));
 }
 
 async function extendLease(db: SqlQueryable, name: string, owner: string, fence: string, leaseMs: number): Promise<void> {
@@ -129,20 +177,11 @@ async function takeLease(db: SqlQueryable, name: string, owner: string, leaseMs:
  */
 async function swapTable(tx: SqlQueryable, table: string): Promise<void> {
   const shadow = shadowTables(table);
-  const indexes = async (relation: string) =>
-    (
-      await tx.query<{ name: string; definition: string }>(
-        `SELECT i.relname AS name, pg_get_indexdef(x.indexrelid) AS definition
-           FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
-          WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace`,
-        [relation],
-      )
-    ).rows.map((row) => ({ name: row.name, shape: row.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ /, '$1') }));
-  const old = await indexes(table);
+  const old = await indexesOf(tx, table);
   await tx.query(`ALTER TABLE ${table} RENAME TO ${table}__old`);
   await tx.query(`ALTER TABLE ${shadow} RENAME TO ${table}`);
   await tx.query(`DROP TABLE ${table}__old`);
-  for (const index of await indexes(table)) {
+  for (const index of await indexesOf(tx, table)) {
     const original = old.find((candidate) => candidate.shape === index.shape);
     if (original && original.name !== index.name) await tx.query(`ALTER INDEX "${index.name}" RENAME TO "${original.name}"`);
   }
