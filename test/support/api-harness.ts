@@ -42,7 +42,9 @@ export async function startApi(
   /** PostgreSQL: connect through this URL instead, or one derived from the fresh database's URL (e.g. via a proxy). */
   options: { connectionString?: string | ((databaseUrl: string) => string) } = {},
 ): Promise<ApiHarness> {
-  const config = loadConfig({ AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-api-')), LOG_LEVEL: 'info', ...env });
+  // Rate limiting off unless a test asks for it: suites fire many requests from a few callers, and
+  // rate-limit.test.ts sets its own small limit.
+  const config = loadConfig({ AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-api-')), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env });
   let database: TestDatabase | undefined;
   let db: SqlDatabase;
   if (adapter === 'postgres') {

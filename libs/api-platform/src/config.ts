@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { RateLimit } from './rate-limit';
 
 /** Service configuration, read once from the environment (SPEC §7). */
 export interface AppConfig {
@@ -22,6 +23,8 @@ export interface AppConfig {
   logLevel: string;
   /** How long a query waits for the read side to reach a consistency token. */
   consistencyWaitMs: number;
+  /** Requests per caller (actor id; client address for the dev token), per process. */
+  rateLimit: RateLimit;
 }
 
 /** A misconfiguration: start-up stops with this one line, which names the variable. */
@@ -77,6 +80,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     maxEventBytes: integer(env, 'MAX_EVENT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? 'info',
     consistencyWaitMs: integer(env, 'CONSISTENCY_WAIT_MS', 2000, 0, 60_000),
+    // Generous: a person clicking through cases never meets it; a runaway script does.
+    rateLimit: { perMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000), burst: integer(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000) },
   };
 }
 

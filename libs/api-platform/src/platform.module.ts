@@ -15,6 +15,7 @@ import type { AppConfig } from './config';
 import { HealthController } from './health.controller';
 import { PersonalData } from './personal-data/personal-data';
 import { ProblemDetailsFilter } from './problem.filter';
+import { RateLimiter } from './rate-limit';
 import { StreamStateCache } from './stream-state-cache';
 import { APP_CONFIG, EVENT_STORE } from './tokens';
 
@@ -79,6 +80,7 @@ export class PlatformModule {
         { provide: AuthService, useValue: options.auth },
         { provide: PersonalData, useValue: options.personalData },
         { provide: AccessLog, useValue: options.accessLog },
+        { provide: RateLimiter, useValue: new RateLimiter(config.rateLimit) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         StreamStateCache,
