@@ -29,10 +29,14 @@ export interface PlatformOptions {
   logStream?: NodeJS.WritableStream;
 }
 
-/** Closes the event store after the HTTP server has drained (SIGTERM, app.close()). */
+/** Closes the event store (and stops listening for erasures) after the HTTP server has drained (SIGTERM, app.close()). */
 class StoreLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(PersonalData) private readonly personalData: PersonalData,
+  ) {}
   async onApplicationShutdown(): Promise<void> {
+    await this.personalData.close();
     await this.store.close();
   }
 }

@@ -40,7 +40,10 @@ export class StreamStateCache {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(PersonalData) private readonly personalData: PersonalData,
-  ) {}
+  ) {
+    // After an erasure here or in another process, no decrypted copy may stay in memory.
+    personalData.onErased(() => this.clear());
+  }
 
   async load<State, Evt>(streamId: string, decider: Decider<State, unknown, Evt>): Promise<StreamState<State>> {
     const epoch = this.epoch;
@@ -91,8 +94,8 @@ export class StreamStateCache {
     this.touch(streamId, { ...fold(base, decider, events), decider } as StreamState<unknown> & { decider: unknown });
   }
 
-  /** Forgets everything: after an erasure no decrypted copy may stay in memory. */
-  clear(): void {
+  /** Forgets everything (after an erasure). */
+  private clear(): void {
     this.epoch++;
     this.entries.clear();
   }
