@@ -16,7 +16,8 @@ interface Bucket {
 const MAX_BUCKETS = 50_000;
 
 /**
- * Token buckets keyed by caller (the actor id; the client address on the public dev-token route).
+ * Token buckets keyed by caller (the actor id; the client address on the public dev-token route,
+ * which behind a reverse proxy is the proxy's).
  * The limit is per process: N API processes behind a balancer let a caller make up to N times as
  * many requests. That is the point of it here — to stop one runaway client or script from starving
  * everyone else — not an exact quota.
