@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type KeyLike } from 'jose';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
 import { ConfigError, loadConfig } from '@caseline/api-platform';
 import { ADAPTERS, startApi, type ApiHarness } from '../support/api-harness';
 import { bodies, eventCount, expectFieldErrors, expectProblem, expectStatus, openCase, caller, serverErrors, streams } from '../support/casework-client';
@@ -25,10 +27,10 @@ const staff: Claims = { sub: 'dana-7', name: 'Dana Reyes', role: 'social_worker'
 /** A signed JWT; every part can be bent to test one check at a time. */
 async function sign(
   key: Uint8Array | KeyLike,
-  options: { alg?: string; issuer?: string; audience?: string; claims?: Claims; expiresAt?: number | string; notBefore?: number | string; omitExp?: boolean } = {},
+  options: { alg?: string; kid?: string; issuer?: string; audience?: string; claims?: Claims; expiresAt?: number | string; notBefore?: number | string; omitExp?: boolean } = {},
 ): Promise<string> {
   const { sub, ...rest } = options.claims ?? staff;
-  let jwt = new SignJWT(rest).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT' }).setIssuedAt();
+  let jwt = new SignJWT(rest).setProtectedHeader({ alg: options.alg ?? 'HS256', typ: 'JWT', ...(options.kid ? { kid: options.kid } : {}) }).setIssuedAt();
   if (sub !== undefined) jwt = jwt.setSubject(sub);
   if (options.issuer !== undefined) jwt = jwt.setIssuer(options.issuer);
   if (options.audience !== undefined) jwt = jwt.setAudience(options.audience);
@@ -241,6 +243,10 @@ describe.each(ADAPTERS)('authentication on %s', (adapter) => {
       await expectUnauthorized(await sign(privateKey, { ...IDP, alg: 'RS256', expiresAt: nowSeconds() - 3600 }));
     });
 
+    it('refuses a token not yet valid (nbf in the future, 401)', async () => {
+      await expectUnauthorized(await sign(privateKey, { ...IDP, alg: 'RS256', notBefore: nowSeconds() + 3600, expiresAt: nowSeconds() + 7200 }));
+    });
+
     it('refuses a wrong issuer or audience (401)', async () => {
       await expectUnauthorized(await sign(privateKey, { alg: 'RS256', issuer: 'https://evil.example.test/', audience: IDP.audience }));
       await expectUnauthorized(await sign(privateKey, { alg: 'RS256', issuer: IDP.issuer, audience: 'another-api' }));
@@ -256,6 +262,101 @@ describe.each(ADAPTERS)('authentication on %s', (adapter) => {
     });
   });
 });
+
+// The key set does not depend on the database: one adapter is enough.
+describe('jwt auth mode with a key set (JWKS) on pglite', () => {
+  let api: ApiHarness;
+  let keySet: Server;
+  let privateKey: KeyLike;
+  let publicJwk: JWK;
+  let fetches = 0;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RS256', { extractable: true });
+    privateKey = pair.privateKey;
+    publicJwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    keySet = createServer((_request, response) => {
+      fetches++;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+    });
+    await new Promise<void>((resolve) => keySet.listen(0, '127.0.0.1', resolve));
+    api = await startApi('pglite', {
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: IDP.issuer,
+      JWT_AUDIENCE: IDP.audience,
+      JWT_JWKS_URL: `http://127.0.0.1:${(keySet.address() as AddressInfo).port}/.well-known/jwks.json`,
+      MASTER_KEY: randomBytes(32).toString('base64'),
+    });
+  });
+  afterAll(async () => {
+    await api.close();
+    await new Promise((resolve) => keySet.close(resolve));
+  });
+
+  async function expectUnauthorized(token: string) {
+    const before = await eventCount(api);
+    expectProblem(await api.http().post('/api/people').set(bearer(token)).send(bodies.person()), 401, 'unauthorized');
+    expect(await eventCount(api)).toBe(before);
+  }
+
+  it('accepts a token signed by the key the set names (control for the refusals below)', async () => {
+    expectStatus(await api.http().post('/api/people').set(bearer(await sign(privateKey, { ...IDP, alg: 'RS256', kid: 'k1' }))).send(bodies.person()), 201);
+    expect(fetches).toBeGreaterThan(0);
+  });
+
+  it('refuses a token whose kid is not in the key set (401)', async () => {
+    await expectUnauthorized(await sign(privateKey, { ...IDP, alg: 'RS256', kid: 'k2' }));
+    const other = await generateKeyPair('RS256');
+    await expectUnauthorized(await sign(other.privateKey, { ...IDP, alg: 'RS256', kid: 'rotated-out' }));
+  });
+
+  it('refuses a token signed by another key under a known kid (401)', async () => {
+    const other = await generateKeyPair('RS256');
+    await expectUnauthorized(await sign(other.privateKey, { ...IDP, alg: 'RS256', kid: 'k1' }));
+  });
+
+  it('refuses HS256 signed with the published key (key confusion), alg:none, expired and not-yet-valid tokens (401)', async () => {
+    await expectUnauthorized(await sign(new TextEncoder().encode(JSON.stringify(publicJwk)), { ...IDP, alg: 'HS256', kid: 'k1' }));
+    await expectUnauthorized(await sign(new TextEncoder().encode(publicJwk.n as string), { ...IDP, alg: 'HS256', kid: 'k1' }));
+    await expectUnauthorized(unsecured(IDP.issuer, IDP.audience));
+    await expectUnauthorized(await sign(privateKey, { ...IDP, alg: 'RS256', kid: 'k1', expiresAt: nowSeconds() - 3600 }));
+    await expectUnauthorized(await sign(privateKey, { ...IDP, alg: 'RS256', kid: 'k1', notBefore: nowSeconds() + 3600, expiresAt: nowSeconds() + 7200 }));
+  });
+
+  it('answers 503, not 401, when the key set cannot be fetched', async () => {
+    const unreachable = await startApi('pglite', {
+      AUTH_MODE: 'jwt',
+      JWT_ISSUER: IDP.issuer,
+      JWT_AUDIENCE: IDP.audience,
+      // A port nothing listens on: the key set's own server, closed.
+      JWT_JWKS_URL: await closedPortUrl(),
+      MASTER_KEY: randomBytes(32).toString('base64'),
+    });
+    try {
+      const response = await unreachable.http().post('/api/people').set(bearer(await sign(privateKey, { ...IDP, alg: 'RS256', kid: 'k1' }))).send(bodies.person());
+      expectProblem(response, 503, 'unavailable');
+      expect(response.headers['retry-after']).toBe('5');
+      expect(await eventCount(unreachable)).toBe(0);
+      // A token that fails on its own account is still a 401 (the algorithm pin comes first).
+      expectProblem(await unreachable.http().post('/api/people').set(bearer(unsecured(IDP.issuer, IDP.audience))).send(bodies.person()), 401);
+    } finally {
+      await unreachable.close();
+    }
+  });
+
+  it('answered no request with a 5xx', () => {
+    expect(serverErrors(api)).toEqual([]);
+  });
+});
+
+/** A loopback URL on a port that was free a moment ago and is closed now. */
+async function closedPortUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}/jwks.json`;
+}
 
 describe('auth configuration', () => {
   const jwtEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   }
   const database = await createTestDatabase('caseline_bench_api');
   const service = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
-    env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-bench-')), LOG_LEVEL: 'warn' },
+    // Rate limiting off: 32 connections on one token measure throughput, which a per-user limit
+    // meant for people would cap at a few requests per second.
+    env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-bench-')), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {

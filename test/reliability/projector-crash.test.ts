@@ -100,7 +100,7 @@ describe('projector killed with SIGKILL (PostgreSQL, separate processes)', () =>
     const live = projector([], /projecting/);
     await live.started;
     for (let kill = 0; kill < REBUILD_KILLS; kill++) {
-      const rebuild = projector(['rebuild', 'all'], /rebuild \w+ \[/);
+      const rebuild = projector(['rebuild', 'all'], /rebuild [\w,]+ \[/);
       await rebuild.started;
       await new Promise((resolve) => setTimeout(resolve, randomMs(0, 400)));
       rebuild.child.kill('SIGKILL');
@@ -108,7 +108,7 @@ describe('projector killed with SIGKILL (PostgreSQL, separate processes)', () =>
     }
     await events.stop();
     // One rebuild allowed to finish (it resumes what the killed ones left), then the live one catches up.
-    const finish = projector(['rebuild', 'all'], /rebuild \w+ \[/);
+    const finish = projector(['rebuild', 'all'], /rebuild [\w,]+ \[/);
     expect(await finish.exited).toBe(0);
     await until(caughtUp, 60_000);
     live.child.kill('SIGTERM');

@@ -32,6 +32,8 @@ export interface ApiHarness {
   config: AppConfig;
   /** The HS256 secret of dev tokens (dev auth mode), for forging tokens in auth tests. */
   devSecret: Uint8Array;
+  /** The master key wrapping per-person keys (when MASTER_KEY is not configured). */
+  masterKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -39,14 +41,25 @@ export interface ApiHarness {
 export async function startApi(
   adapter: Adapter,
   env: NodeJS.ProcessEnv = {},
-  /** PostgreSQL: connect through this URL instead, or one derived from the fresh database's URL (e.g. via a proxy). */
-  options: { connectionString?: string | ((databaseUrl: string) => string) } = {},
+  options: {
+    /** PostgreSQL: connect through this URL instead, or one derived from the fresh database's URL (e.g. via a proxy). */
+    connectionString?: string | ((databaseUrl: string) => string);
+    /**
+     * PostgreSQL: a second API process on the peer's database, with its dev secret and master key
+     * (as two instances behind one balancer). The peer owns the database and drops it.
+     */
+    peer?: ApiHarness;
+  } = {},
 ): Promise<ApiHarness> {
-  const config = loadConfig({ AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-api-')), LOG_LEVEL: 'info', ...env });
+  // Rate limiting off unless a test asks for it: suites fire many requests from a few callers, and
+  // rate-limit.test.ts sets its own small limit.
+  const config = loadConfig({ AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-api-')), LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env });
   let database: TestDatabase | undefined;
   let db: SqlDatabase;
+  const { peer } = options;
+  if (peer && (adapter !== 'postgres' || !peer.database)) throw new Error('a peer process shares a PostgreSQL database');
   if (adapter === 'postgres') {
-    database = await createTestDatabase('caseline_api');
+    database = peer?.database ?? (await createTestDatabase('caseline_api'));
     const connectionString = typeof options.connectionString === 'function' ? options.connectionString(database.url) : (options.connectionString ?? database.url);
     db = new PostgresDatabase({ connectionString, max: 20, connectionTimeoutMillis: 2000 });
   } else {
@@ -60,8 +73,9 @@ export async function startApi(
       done();
     },
   });
-  const devSecret = randomBytes(32);
-  const app = await createApp(config, { store, devSecret, logStream });
+  const devSecret = peer?.devSecret ?? randomBytes(32);
+  const masterKey = peer?.masterKey ?? randomBytes(32);
+  const app = await createApp(config, { store, devSecret, masterKey, logStream });
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   const server = app.getHttpServer();
@@ -84,9 +98,10 @@ export async function startApi(
     logs,
     config,
     devSecret,
+    masterKey,
     async close() {
       await app.close();
-      await database?.drop();
+      if (!peer) await database?.drop();
     },
   };
 }

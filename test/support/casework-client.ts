@@ -158,3 +158,17 @@ export function serverErrors(api: ApiHarness, allowed: number[] = []): string[] 
     }
   });
 }
+
+/**
+ * Asks `probe` again until `done` holds, for at most `withinMs`; returns the last answer either way,
+ * so the caller's assertion shows what was seen. For effects that travel between processes.
+ */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, withinMs = 10_000): Promise<T> {
+  const deadline = Date.now() + withinMs;
+  let value = await probe();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    value = await probe();
+  }
+  return value;
+}

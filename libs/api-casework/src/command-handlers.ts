@@ -26,12 +26,14 @@ export class ChangePersonHandler implements ICommandHandler<ChangePerson, Comman
     }
   }
 
-  /** Erasure: the PersonErased event is stored; now the key goes, and every decrypted copy in memory. */
+  /**
+   * Erasure: the PersonErased event is stored; now the key goes, and with it every decrypted copy
+   * in memory, in this process at once and in the others by notice (see PersonalDataKeys).
+   */
   private async shred(personId: string): Promise<void> {
     const { state } = await this.streams.load(personStream(personId), personDecider);
     if (!state.erased) return;
     await this.personalData.erase(personId);
-    this.streams.clear();
   }
 
   private change({ context, personId, build, reach }: ChangePerson): Promise<CommandOutcome> {

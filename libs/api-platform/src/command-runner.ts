@@ -81,9 +81,10 @@ export class CommandRunner {
           causationId: context.causationId,
           recordedAt: context.now,
           schemaVersion: 1,
-          // Stored with the events, in the same append: the retry check above finds them.
-          // The request fingerprint is keyed (HMAC), so a stored hash cannot confirm guessed bodies.
-          ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey, requestHash: this.personalData.fingerprint(context.requestHash) } : {}),
+          // Stored with the events, in the same append: the retry check above finds them. Key and
+          // request are kept only as keyed fingerprints (HMAC): clients may name the person in a
+          // key, which must not outlive an erasure, and a stored hash cannot confirm guessed bodies.
+          ...(context.idempotencyKey ? { idempotencyKeyHash: this.keyHash(context), requestHash: this.personalData.fingerprint(context.requestHash) } : {}),
         },
       }));
       try {
@@ -116,10 +117,15 @@ export class CommandRunner {
   /** A retry under an Idempotency-Key this actor already used on this stream gets the first answer. */
   private earlierAnswer(context: CommandContext, stream: StreamState<unknown>): CommandOutcome | undefined {
     if (!context.idempotencyKey) return undefined;
-    const earlier = stream.keys.get(`${context.actor.id}\n${context.idempotencyKey}`);
+    const earlier = stream.keys.get(this.keyHash(context)) ?? stream.keys.get(`${context.actor.id}\n${context.idempotencyKey}`);
     if (!earlier) return undefined;
     if (earlier.requestHash !== this.personalData.fingerprint(context.requestHash)) throw keyReused();
     return { version: earlier.version, checkpoint: earlier.checkpoint, replayed: true };
+  }
+
+  /** The actor's Idempotency-Key as stored: a keyed fingerprint, never the key itself. */
+  private keyHash(context: CommandContext): string {
+    return this.personalData.fingerprint(`idempotency-key\n${context.actor.id}\n${context.idempotencyKey}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { RateLimit } from './rate-limit';
 
 /** Service configuration, read once from the environment (SPEC §7). */
 export interface AppConfig {
@@ -26,6 +27,8 @@ export interface AppConfig {
   projector: 'inline' | 'off';
   /** A referral unanswered this long breaches its response SLA (SPEC §6, metric 3). */
   referralResponseSlaHours: number;
+  /** Requests per caller (actor id; client address for the dev token), per process. */
+  rateLimit: RateLimit;
 }
 
 /** A misconfiguration: start-up stops with this one line, which names the variable. */
@@ -85,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     consistencyWaitMs: integer(env, 'CONSISTENCY_WAIT_MS', 2000, 0, 60_000),
     projector,
     referralResponseSlaHours: integer(env, 'REFERRAL_RESPONSE_SLA_HOURS', 72, 1, 24 * 365),
+    // Generous: a person clicking through cases never meets it; a runaway script does.
+    rateLimit: { perMinute: integer(env, 'RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000), burst: integer(env, 'RATE_LIMIT_BURST', 200, 1, 1_000_000) },
   };
 }
 

@@ -10,6 +10,7 @@ export * from './event-store.provider';
 export * from './platform.module';
 export * from './policy';
 export * from './problem.filter';
+export * from './rate-limit';
 export * from './tokens';
 export * from './stream-state-cache';
 export * from './personal-data/personal-data';

@@ -17,6 +17,7 @@ import { HealthController } from './health.controller';
 import { PersonalData } from './personal-data/personal-data';
 import { ProblemDetailsFilter } from './problem.filter';
 import { ReadSide } from './read-side';
+import { RateLimiter } from './rate-limit';
 import { StreamStateCache } from './stream-state-cache';
 import { APP_CONFIG, EVENT_STORE, PROJECTOR } from './tokens';
 
@@ -35,13 +36,14 @@ export interface PlatformOptions {
 
 /**
  * Starts the in-process projector with the app; on shutdown (SIGTERM, app.close()) stops it first,
- * then closes the event store once the HTTP server has drained.
+ * then, once the HTTP server has drained, stops listening for erasures and closes the stores.
  */
 class StoreLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(PROJECTOR) private readonly projector: Projector | null,
     @Inject(ReadSide) private readonly readSide: ReadSide,
+    @Inject(PersonalData) private readonly personalData: PersonalData,
   ) {}
   onApplicationBootstrap(): void {
     this.projector?.start();
@@ -50,6 +52,7 @@ class StoreLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
     await this.projector?.stop();
   }
   async onApplicationShutdown(): Promise<void> {
+    await this.personalData.close();
     await this.readSide.readModels.close();
     await this.store.close();
   }
@@ -100,6 +103,7 @@ export class PlatformModule {
         { provide: AccessLog, useValue: options.accessLog },
         { provide: ReadSide, useValue: options.readSide },
         { provide: PROJECTOR, useValue: options.projector ?? null },
+        { provide: RateLimiter, useValue: new RateLimiter(config.rateLimit) },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         StreamStateCache,

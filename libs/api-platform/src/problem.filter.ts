@@ -1,5 +1,4 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import { ThrottlerException } from '@nestjs/throttler';
 import type { ValidationError } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '@caseline/domain';
@@ -99,9 +98,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof WrongExpectedVersionError) return { status: 409, code: 'concurrent_change', detail: exception.message };
     if (exception instanceof EventTooLargeError) return { status: 400, code: 'too_large', detail: 'the request holds more text than a record may' };
     if (exception instanceof EventStoreError) return { status: 400, code: exception.code, detail: exception.message };
-    if (exception instanceof ThrottlerException) {
-      return { status: 429, code: 'rate_limited', detail: 'too many requests; slow down', headers: { 'Retry-After': '1' } };
-    }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       // body-parser's own errors (malformed JSON, too large, wrong charset) are client errors: 400.

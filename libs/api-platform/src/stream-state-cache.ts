@@ -18,7 +18,10 @@ export interface StreamState<State> {
   checkpoint?: string;
   /** Team of the actor who wrote the first event (a person belongs to the registering team). */
   firstActorTeam?: string;
-  /** `<actor id>\n<idempotency key>` → the answer its command got. */
+  /**
+   * The keyed fingerprint of actor and Idempotency-Key → the answer its command got (events stored
+   * before keys were fingerprinted: `<actor id>\n<idempotency key>`).
+   */
   keys: ReadonlyMap<string, KeyedAnswer>;
 }
 
@@ -40,7 +43,10 @@ export class StreamStateCache {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(PersonalData) private readonly personalData: PersonalData,
-  ) {}
+  ) {
+    // After an erasure here or in another process, no decrypted copy may stay in memory.
+    personalData.onErased(() => this.clear());
+  }
 
   async load<State, Evt>(streamId: string, decider: Decider<State, unknown, Evt>): Promise<StreamState<State>> {
     const epoch = this.epoch;
@@ -91,8 +97,8 @@ export class StreamStateCache {
     this.touch(streamId, { ...fold(base, decider, events), decider } as StreamState<unknown> & { decider: unknown });
   }
 
-  /** Forgets everything: after an erasure no decrypted copy may stay in memory. */
-  clear(): void {
+  /** Forgets everything (after an erasure). */
+  private clear(): void {
     this.epoch++;
     this.entries.clear();
   }
@@ -112,10 +118,9 @@ function fold<State, Evt>(base: StreamState<State> | undefined, decider: Decider
   for (const event of events) {
     state = decider.evolve(state, event as unknown as Evt);
     if (event.version === 1) firstActorTeam = event.metadata.actor?.team;
-    const key = event.metadata.idempotencyKey;
-    if (typeof key === 'string') {
-      keys.set(`${event.metadata.actor?.id}\n${key}`, { requestHash: String(event.metadata.requestHash), version: event.version, checkpoint: event.checkpoint });
-    }
+    const { idempotencyKeyHash, idempotencyKey } = event.metadata;
+    const key = typeof idempotencyKeyHash === 'string' ? idempotencyKeyHash : typeof idempotencyKey === 'string' ? `${event.metadata.actor?.id}\n${idempotencyKey}` : undefined;
+    if (key !== undefined) keys.set(key, { requestHash: String(event.metadata.requestHash), version: event.version, checkpoint: event.checkpoint });
   }
   const last = events.at(-1);
   return { state, version: last?.version ?? base?.version ?? 0, checkpoint: last?.checkpoint ?? base?.checkpoint, firstActorTeam, keys };

@@ -1,7 +1,7 @@
-import { createRemoteJWKSet, importSPKI, jwtVerify, SignJWT, type JWTVerifyGetKey, type KeyLike } from 'jose';
+import { createRemoteJWKSet, errors, importSPKI, jwtVerify, SignJWT, type JWTVerifyGetKey, type KeyLike } from 'jose';
 import { isRole, type AuthenticatedActor } from '../actor';
 import type { AppConfig } from '../config';
-import { unauthorized } from '../errors';
+import { ApiError, unauthorized } from '../errors';
 
 const DEV_ISSUER = 'caseline-dev';
 const DEV_AUDIENCE = 'caseline';
@@ -27,7 +27,7 @@ export class AuthService {
       return new AuthService(devSecret, { issuer: DEV_ISSUER, audience: DEV_AUDIENCE, algorithms: ['HS256'] }, devSecret);
     }
     const { issuer, audience, algorithms, publicKey, jwksUrl } = config.auth;
-    const key = jwksUrl ? createRemoteJWKSet(new URL(jwksUrl)) : await importSPKI(publicKey as string, algorithms[0]);
+    const key = jwksUrl ? keySet(new URL(jwksUrl)) : await importSPKI(publicKey as string, algorithms[0]);
     return new AuthService(key, { issuer, audience, algorithms });
   }
 
@@ -51,7 +51,10 @@ export class AuthService {
         requiredClaims: ['sub', 'exp'],
         clockTolerance: 30,
       }));
-    } catch {
+    } catch (error) {
+      if (error instanceof KeySetUnavailable) {
+        throw new ApiError(503, 'unavailable', "the identity provider's signing keys could not be fetched; retry shortly", { 'Retry-After': '5' });
+      }
       throw unauthorized('the bearer token is invalid or expired');
     }
     const actor = actorFromClaims(payload);
@@ -83,4 +86,25 @@ function actorFromClaims(claims: Record<string, unknown>): AuthenticatedActor {
   if (!isRole(role)) throw unauthorized('the token has no known role claim');
   if (typeof team !== 'string' || !TEAM.test(team)) throw unauthorized('the token has no usable team claim');
   return { id: sub, name, role, team };
+}
+
+/** The identity provider's key set could not be had (unreachable, timed out, not a key set). */
+class KeySetUnavailable extends Error {}
+
+/**
+ * The remote key set (JWKS), fetched and cached by jose; a token whose `kid` is not in it is
+ * refused (jose refetches at most every 30 s for an unknown kid). Only "no such key" says something
+ * about the token: any other failure is the provider's, a 503 rather than a 401 that would make
+ * clients throw away good tokens.
+ */
+function keySet(url: URL): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url);
+  return async (header, token) => {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) throw error;
+      throw new KeySetUnavailable();
+    }
+  };
 }

@@ -3,7 +3,7 @@ import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { roles } from '../actor';
 import { AuthService } from './auth.service';
-import { Public } from './auth.guard';
+import { Public, RateLimitedByAddress } from './auth.guard';
 
 export class DevTokenRequest {
   @ApiProperty({ example: 'a1b2c3' }) @IsString() @MinLength(1) @MaxLength(200) @Matches(/^[\p{L}\p{N} .,'’_@:-]+$/u) sub!: string;
@@ -19,6 +19,7 @@ export class DevTokenController {
   constructor(@Inject(AuthService) private readonly auth: AuthService) {}
 
   @Public()
+  @RateLimitedByAddress()
   @Post('dev-token')
   @HttpCode(200)
   @ApiOperation({ summary: 'Issue a development token (AUTH_MODE=dev only)' })

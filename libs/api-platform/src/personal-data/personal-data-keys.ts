@@ -1,6 +1,9 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { isConnectionFailure, StoreUnavailableError, type SqlDatabase } from '@caseline/event-store';
 
+/** NOTIFY channel on which an erasure (payload: the person id) reaches every API process. */
+const ERASURE_CHANNEL = 'caseline_erasures';
+
 /**
  * Per-person data keys (AES-256), stored wrapped by the master key (AES-256-GCM). Destroying a
  * person's key is the erasure: every value sealed with it becomes unreadable wherever it was copied
@@ -10,18 +13,22 @@ import { isConnectionFailure, StoreUnavailableError, type SqlDatabase } from '@c
  */
 export class PersonalDataKeys {
   private readonly unwrapped = new Map<string, Buffer | null>();
+  /** Bumped whenever keys are forgotten: a key read before an erasure is not kept after it. */
+  private epoch = 0;
+  private readonly erasureListeners: Array<() => void> = [];
+  private unlisten?: () => Promise<void>;
 
   private readonly db: Pick<SqlDatabase, 'query'>;
 
   private constructor(
-    db: SqlDatabase,
+    private readonly database: SqlDatabase,
     private readonly masterKey: Buffer,
   ) {
     // A database outage here is the same 503 as anywhere else, not a 500.
     this.db = {
       query: async (text, params) => {
         try {
-          return await db.query(text, params);
+          return await database.query(text, params);
         } catch (error) {
           if (isConnectionFailure(error)) throw new StoreUnavailableError('the key store is unavailable', error);
           throw error;
@@ -49,12 +56,28 @@ export class PersonalDataKeys {
       created_at   timestamptz NOT NULL DEFAULT now(),
       destroyed_at timestamptz
     )`);
-    return new PersonalDataKeys(db, masterKey);
+    const keys = new PersonalDataKeys(db, masterKey);
+    // Why: every API process keeps unwrapped keys and decrypted streams in memory. An erasure in
+    // one process reaches the others by NOTIFY (sent on commit); a listener that had to reconnect
+    // may have missed some, so it forgets every key (payload undefined).
+    if (db.listen) keys.unlisten = await db.listen(ERASURE_CHANNEL, (personId) => keys.forget(personId || undefined));
+    return keys;
+  }
+
+  /** Called after any erasure, in this process or another: drop every decrypted copy. */
+  onErased(listener: () => void): void {
+    this.erasureListeners.push(listener);
+  }
+
+  /** Stops listening for other processes' erasures (the database itself is closed by its owner). */
+  async close(): Promise<void> {
+    await this.unlisten?.();
   }
 
   /** The person's key; created on first use. null once destroyed (erased). */
   async keyFor(personId: string, create: boolean): Promise<Buffer | null | undefined> {
     if (this.unwrapped.has(personId)) return this.unwrapped.get(personId);
+    const epoch = this.epoch;
     let { rows } = await this.db.query<{ wrapped_key: Buffer | Uint8Array | null }>(`SELECT wrapped_key FROM pii_keys WHERE person_id = $1`, [personId]);
     if (rows.length === 0) {
       if (!create) return undefined;
@@ -65,19 +88,38 @@ export class PersonalDataKeys {
     const wrapped = rows[0].wrapped_key;
     // An erasure that finished while we read wins: a tombstone is never overwritten by a key.
     if (this.unwrapped.get(personId) === null) return null;
+    // Another process erased someone while we read: read again rather than keep what we saw before.
+    if (epoch !== this.epoch) return this.keyFor(personId, create);
     const key = wrapped === null ? null : this.unwrap(Buffer.from(wrapped));
     this.unwrapped.set(personId, key);
     return key;
   }
 
-  /** Crypto-shredding: the wrapped key is overwritten with NULL, in memory and in the database. */
+  /**
+   * Crypto-shredding: the wrapped key is overwritten with NULL, in memory and in the database, and
+   * every process is told (PostgreSQL: NOTIFY in the same statement, so it goes out on commit).
+   */
   async destroy(personId: string): Promise<void> {
-    await this.db.query(
-      `INSERT INTO pii_keys (person_id, wrapped_key, destroyed_at) VALUES ($1, NULL, now())
-       ON CONFLICT (person_id) DO UPDATE SET wrapped_key = NULL, destroyed_at = coalesce(pii_keys.destroyed_at, now())`,
-      [personId],
-    );
-    this.unwrapped.set(personId, null);
+    const shred = `INSERT INTO pii_keys (person_id, wrapped_key, destroyed_at) VALUES ($1, NULL, now())
+       ON CONFLICT (person_id) DO UPDATE SET wrapped_key = NULL, destroyed_at = coalesce(pii_keys.destroyed_at, now())`;
+    if (this.database.listen) {
+      await this.db.query(`WITH shredded AS (${shred} RETURNING person_id) SELECT pg_notify($2, person_id::text) FROM shredded`, [personId, ERASURE_CHANNEL]);
+    } else await this.db.query(shred, [personId]);
+    this.forget(personId, true);
+  }
+
+  /**
+   * Drops the person's unwrapped key (every key when undefined), then every decrypted state. Erased
+   * here: a tombstone; elsewhere: the key goes and the next use reads what the database holds.
+   * Tombstones stay: a destroyed key never comes back.
+   */
+  private forget(personId: string | undefined, erasedHere = false): void {
+    this.epoch++;
+    if (personId === undefined) {
+      for (const [id, key] of this.unwrapped) if (key !== null) this.unwrapped.delete(id);
+    } else if (erasedHere) this.unwrapped.set(personId, null);
+    else if (this.unwrapped.get(personId) !== null) this.unwrapped.delete(personId);
+    for (const listener of this.erasureListeners) listener();
   }
 
   private wrap(key: Buffer): Buffer {

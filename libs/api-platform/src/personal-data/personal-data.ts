@@ -79,9 +79,18 @@ export class PersonalData {
     return this.keys.fingerprint(text);
   }
 
-  /** Crypto-shredding: destroys the person's key. */
+  /** Crypto-shredding: destroys the person's key; every process then drops its decrypted copies. */
   erase(personId: string): Promise<void> {
     return this.keys.destroy(personId);
+  }
+
+  /** Called after any erasure, in this process or another (see PersonalDataKeys). */
+  onErased(listener: () => void): void {
+    this.keys.onErased(listener);
+  }
+
+  close(): Promise<void> {
+    return this.keys.close();
   }
 
   /** Opens every sealed value in `data` (any depth); values of erased people read as ERASED. */

@@ -65,13 +65,13 @@ export class PostgresDatabase implements SqlDatabase {
     }
   }
 
-  async listen(channel: string, onNotify: () => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotify: (payload?: string) => void): Promise<() => Promise<void>> {
     let closed = false;
     let client: Client | undefined;
     const connect = async (): Promise<void> => {
       if (closed) return;
       const next = new Client({ connectionString: this.options.connectionString });
-      next.on('notification', () => onNotify());
+      next.on('notification', (message) => onNotify(message.payload ?? ''));
       next.on('error', () => reconnectSoon(next));
       try {
         await next.connect();

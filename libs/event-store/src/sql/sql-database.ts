@@ -21,10 +21,11 @@ export interface SqlDatabase extends SqlQueryable {
   readonly kind: string;
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
   /**
-   * Calls `onNotify` for each NOTIFY on `channel` from any process. PostgreSQL only: PGlite runs
+   * Calls `onNotify` for each NOTIFY on `channel` from any process, with its payload; and with no
+   * payload after (re)connecting, when notices may have been missed. PostgreSQL only: PGlite runs
    * in this process, where the store wakes its subscribers directly.
    */
-  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen?(channel: string, onNotify: (payload?: string) => void): Promise<() => Promise<void>>;
   /** Can several transactions be open at once (PostgreSQL) or only one (PGlite)? */
   readonly concurrentTransactions: boolean;
   close(): Promise<void>;
