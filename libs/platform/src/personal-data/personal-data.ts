@@ -84,6 +84,44 @@ export class PersonalData {
     return this.keys.destroy(personId);
   }
 
+  /**
+   * Marks each sealed value in `data` with where it was sealed (`<type>.<path>`, the authenticated
+   * data of its seal), so that it can still be opened after evolve has moved it into a state.
+   * The mark names a field, nothing personal: states folded from marked events (snapshots) hold
+   * only the same ciphertext as the events, and erasing the person shreds them too.
+   */
+  markOrigins<T>(type: string, data: T): T {
+    if (!containsSealed(data)) return data;
+    const mark = (value: unknown, path: string): unknown => {
+      if (isSealed(value)) return { ...value, at: `${type}.${path}` };
+      const child = (name: string | number) => (path ? `${path}.${name}` : String(name));
+      if (Array.isArray(value)) return value.map((item, index) => mark(item, child(index)));
+      if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, mark(item, child(name))]));
+      return value;
+    };
+    return mark(data, '') as T;
+  }
+
+  /** Opens every marked sealed value in `value` (see markOrigins); erased people read as ERASED. */
+  async openMarked<T>(value: T): Promise<T> {
+    if (!containsSealed(value)) return value;
+    const open = async (item: unknown): Promise<unknown> => {
+      if (isSealed(item)) {
+        const at = (item as Sealed & { at?: unknown }).at;
+        if (typeof at !== 'string' || !at.includes('.')) throw new Error('a sealed value without its origin cannot be opened');
+        const dot = at.indexOf('.');
+        return this.openValue(at.slice(0, dot), { $pii: 1, p: item.p, v: item.v }, at.slice(dot + 1));
+      }
+      if (Array.isArray(item)) return Promise.all(item.map(open));
+      if (typeof item === 'object' && item !== null) {
+        const entries = await Promise.all(Object.entries(item).map(async ([name, child]) => [name, await open(child)] as const));
+        return Object.fromEntries(entries);
+      }
+      return item;
+    };
+    return (await open(value)) as T;
+  }
+
   /** Opens every sealed value in `data` (any depth); values of erased people read as ERASED. */
   async open<T>(type: string, data: T): Promise<T> {
     if (!containsSealed(data)) return data;
