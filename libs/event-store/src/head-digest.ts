@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { contentHash, GENESIS_HASH, linkHash } from './hash-chain';
-import type { EventStore, StoredEvent, StreamHead } from './port';
+import { GENESIS_HASH, linkHash } from './hash-chain';
+import type { EventStore, StoredLink, StreamHead } from './port';
 import { prefetchedPages, streamsOf } from './verification';
 
 /**
@@ -93,13 +93,13 @@ export async function checkHeads(
   return { ok: problemCount === 0, checkedStreams, checkedEvents, problemCount, problems };
 }
 
-function checkPrefix(head: StreamHead, events: StoredEvent[]): HeadProblem | undefined {
+function checkPrefix(head: StreamHead, events: StoredLink[]): HeadProblem | undefined {
   let link = GENESIS_HASH;
   let firstAltered: number | undefined;
   for (let version = 1; version <= head.version; version++) {
     const event = events[version - 1];
     if (!event || event.version !== version) return { streamId: head.streamId, signedVersion: head.version, problem: 'missing', firstBadVersion: version };
-    link = linkHash(link, contentHash(event));
+    link = linkHash(link, event.contentHash);
     if (firstAltered === undefined && (link !== event.hash || event.previousHash !== (version === 1 ? GENESIS_HASH : events[version - 2].hash))) {
       firstAltered = version;
     }

@@ -1,5 +1,5 @@
-import { verifyChain, type ChainVerification } from './hash-chain';
-import type { EventStore, StoredEvent, StreamHead } from './port';
+import { readLinks, verifyLinks, type ChainVerification } from './hash-chain';
+import type { EventStore, StoredLink, StreamHead } from './port';
 
 export interface StoreVerification {
   ok: boolean;
@@ -19,8 +19,7 @@ export interface VerificationProgress {
 /** Re-computes one stream's hash chain from the stored rows and compares it with its head. */
 export async function verifyStream(store: EventStore, streamId: string): Promise<StoreVerification> {
   const head = await store.streamHead(streamId);
-  const events = await store.readStored([streamId]);
-  const result = verifyChain(events, head ?? { version: 0, hash: '0'.repeat(64) });
+  const result = verifyLinks(await readLinks(store, [streamId]), head ?? { version: 0, hash: '0'.repeat(64) });
   return { ...result, checkedStreams: 1, ...(result.ok ? {} : { streamId }) };
 }
 
@@ -37,35 +36,51 @@ export async function measureStore(store: EventStore, pageSize = 10_000): Promis
   }
 }
 
-/** A page of streams with their stored events, ordered by stream id then version. */
+/** A page of streams with their stored events' links, ordered by stream id then version. */
 export interface StoredPage {
   heads: StreamHead[];
-  events: StoredEvent[];
+  events: StoredLink[];
 }
 
 /**
- * Pages of streams and their stored events, each page read while the one before is being checked.
- * Why: hashing is CPU in this process and the read is I/O in the database; overlapping them keeps
- * both busy instead of taking turns.
+ * Pages of streams and their stored links, `ahead` pages being read while the current one is
+ * checked. Why: hashing is CPU in this process and the reads are work for the database (another
+ * core); overlapping them keeps both busy instead of taking turns. The heads of the next page
+ * come from the last page's, so they are listed in turn; the event reads overlap.
  */
-export async function* prefetchedPages(store: EventStore, nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>): AsyncGenerator<StoredPage> {
-  const read = async (previous: StreamHead[] | undefined): Promise<StoredPage> => {
-    const heads = await nextHeads(previous);
-    return { heads, events: heads.length ? await store.readStored(heads.map((head) => head.streamId)) : [] };
-  };
-  let next = read(undefined);
-  for (;;) {
-    const page = await next;
-    if (page.heads.length === 0) return;
-    next = read(page.heads);
+export async function* prefetchedPages(
+  store: EventStore,
+  nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>,
+  ahead = 1,
+): AsyncGenerator<StoredPage> {
+  const reads: Promise<StoredPage>[] = [];
+  let previous: StreamHead[] | undefined;
+  let exhausted = false;
+  // Each read waits for the heads before it, then reads its events without waiting for theirs.
+  let headsChain: Promise<StreamHead[] | undefined> = Promise.resolve(undefined);
+  const schedule = () => {
+    const heads = headsChain.then((before) => (exhausted ? [] : nextHeads(before ?? previous)));
+    headsChain = heads;
+    const read = heads.then(async (page) => {
+      if (page.length === 0) exhausted = true;
+      return { heads: page, events: await readLinks(store, page.map((head) => head.streamId)) };
+    });
     // The consumer may stop early (a broken chain): a failing read-ahead must not go unhandled.
-    next.catch(() => undefined);
+    read.catch(() => undefined);
+    reads.push(read);
+  };
+  for (let i = 0; i <= ahead; i++) schedule();
+  for (;;) {
+    const page = await (reads.shift() as Promise<StoredPage>);
+    if (page.heads.length === 0) return;
+    previous = page.heads;
+    schedule();
     yield page;
   }
 }
 
 /** Splits a page's events (ordered by stream id, then version) into one run per head. */
-export function* streamsOf(page: StoredPage): Generator<[StreamHead, StoredEvent[]]> {
+export function* streamsOf(page: StoredPage): Generator<[StreamHead, StoredLink[]]> {
   let start = 0;
   for (const head of page.heads) {
     let end = start;
@@ -86,7 +101,7 @@ export async function verifyStore(
   const pages = prefetchedPages(store, (previous) => store.listStreams({ afterStreamId: previous?.[previous.length - 1].streamId, limit }));
   for await (const page of pages) {
     for (const [head, events] of streamsOf(page)) {
-      const result = verifyChain(events, head);
+      const result = verifyLinks(events, head);
       checkedEvents += result.checkedEvents;
       checkedStreams++;
       if (!result.ok) {
