@@ -1,5 +1,5 @@
-// One Jest run, three projects: pure unit specs, the event-store contract suite (real
-// databases), and API tests through real HTTP. `npm test` runs them all.
+// One Jest run, four projects: pure unit specs, the event-store contract suite (real
+// databases), API tests through real HTTP, and the auditor CLI against real databases. `npm test` runs them all.
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.base.json');
 
@@ -17,5 +17,6 @@ module.exports = {
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/libs/**/*.spec.ts', '<rootDir>/apps/**/*.spec.ts'] },
     { ...base, displayName: 'contract', testMatch: ['<rootDir>/libs/**/*.contract.ts'] },
     { ...base, displayName: 'api', testMatch: ['<rootDir>/test/api/**/*.test.ts'] },
+    { ...base, displayName: 'cli', testMatch: ['<rootDir>/test/cli/**/*.test.ts'] },
   ],
 };

@@ -3,6 +3,9 @@ import { caseDecider, caseStream, type CaseEvent, type CaseState } from '@caseli
 import { canonicalJson, type EventStore, type RecordedEvent, type SqlDatabase } from '@caseline/event-store';
 import type { PersonalData } from '@caseline/platform';
 
+/** What replay needs of personal data: marking sealed values, and opening them on the way out. */
+export type SealedValues = Pick<PersonalData, 'markOrigins' | 'openMarked'>;
+
 /** A case as it stood at a version: replayed through the domain's own evolve, personal data opened. */
 export interface CaseStateAt {
   caseId: string;
@@ -53,8 +56,9 @@ export class CaseSnapshots {
 
   async nearest(streamId: string, fingerprint: string, atOrBefore: number): Promise<{ version: number; eventHash: string; state: CaseState } | undefined> {
     const { rows } = await this.db.query<{ version: string; event_hash: string; state: string }>(
-      `SELECT version::text AS version, event_hash, state FROM case_snapshots
-        WHERE stream_id = $1 AND fingerprint = $2 AND version <= $3 ORDER BY version DESC LIMIT 1`,
+      // Qualified: an unqualified ORDER BY would sort the text output column (800 > 7800).
+      `SELECT s.version::text AS version, s.event_hash, s.state FROM case_snapshots s
+        WHERE s.stream_id = $1 AND s.fingerprint = $2 AND s.version <= $3 ORDER BY s.version DESC LIMIT 1`,
       [streamId, fingerprint, atOrBefore],
       'caseline_snapshot_nearest',
     );
@@ -118,7 +122,8 @@ export class CaseReplay {
 
   constructor(
     private readonly store: EventStore,
-    private readonly personalData: PersonalData,
+    /** PersonalData; or, without the master key, marks only (the state is answered sealed). */
+    private readonly personalData: SealedValues,
     private readonly snapshots?: CaseSnapshots,
     /** Events between snapshots. */
     readonly interval = 200,
