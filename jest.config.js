@@ -1,5 +1,6 @@
-// One Jest run, four projects: pure unit specs, the contract suites (real databases), API tests
-// through real HTTP, and reliability tests that kill real processes. `npm test` runs them all.
+// One Jest run, five projects: pure unit specs, the contract suites (real databases), API tests
+// through real HTTP, reliability tests that kill real processes, and the auditor CLI against real
+// databases. `npm test` runs them all.
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.base.json');
 
@@ -18,5 +19,6 @@ module.exports = {
     { ...base, displayName: 'contract', testMatch: ['<rootDir>/libs/**/*.contract.ts'] },
     { ...base, displayName: 'api', testMatch: ['<rootDir>/test/api/**/*.test.ts'] },
     { ...base, displayName: 'reliability', testMatch: ['<rootDir>/test/reliability/**/*.test.ts'] },
+    { ...base, displayName: 'cli', testMatch: ['<rootDir>/test/cli/**/*.test.ts'] },
   ],
 };

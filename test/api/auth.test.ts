@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type JWK, type KeyLike } from 'jose';
@@ -200,6 +200,7 @@ describe.each(ADAPTERS)('authentication on %s', (adapter) => {
         JWT_AUDIENCE: IDP.audience,
         JWT_PUBLIC_KEY: publicPem,
         MASTER_KEY: randomBytes(32).toString('base64'),
+        AUDIT_SIGNING_KEY: auditKeyPem(),
       });
     });
     afterAll(() => api.close());
@@ -286,6 +287,7 @@ describe('jwt auth mode with a key set (JWKS) on pglite', () => {
       JWT_AUDIENCE: IDP.audience,
       JWT_JWKS_URL: `http://127.0.0.1:${(keySet.address() as AddressInfo).port}/.well-known/jwks.json`,
       MASTER_KEY: randomBytes(32).toString('base64'),
+      AUDIT_SIGNING_KEY: auditKeyPem(),
     });
   });
   afterAll(async () => {
@@ -331,6 +333,7 @@ describe('jwt auth mode with a key set (JWKS) on pglite', () => {
       // A port nothing listens on: the key set's own server, closed.
       JWT_JWKS_URL: await closedPortUrl(),
       MASTER_KEY: randomBytes(32).toString('base64'),
+      AUDIT_SIGNING_KEY: auditKeyPem(),
     });
     try {
       const response = await unreachable.http().post('/api/people').set(bearer(await sign(privateKey, { ...IDP, alg: 'RS256', kid: 'k1' }))).send(bodies.person());
@@ -358,6 +361,9 @@ async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/jwks.json`;
 }
 
+/** An Ed25519 audit signing key as AUDIT_SIGNING_KEY takes it (PKCS8 PEM). */
+const auditKeyPem = () => generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+
 describe('auth configuration', () => {
   const jwtEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
     AUTH_MODE: 'jwt',
@@ -365,6 +371,7 @@ describe('auth configuration', () => {
     JWT_AUDIENCE: IDP.audience,
     JWT_PUBLIC_KEY: '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----',
     MASTER_KEY: randomBytes(32).toString('base64'),
+    AUDIT_SIGNING_KEY: auditKeyPem(),
     ...extra,
   });
 
@@ -384,10 +391,22 @@ describe('auth configuration', () => {
     ['JWT_ALGORITHMS', { JWT_ALGORITHMS: 'HS256' }],
     ['JWT_ALGORITHMS', { JWT_ALGORITHMS: 'none' }],
     ['MASTER_KEY', { MASTER_KEY: '' }],
+    ['AUDIT_SIGNING_KEY', { AUDIT_SIGNING_KEY: '' }],
+    ['AUDIT_SIGNING_KEY', { AUDIT_SIGNING_KEY: 'bm90IGEga2V5' }],
+    ['AUDIT_SIGNING_KEY', { AUDIT_SIGNING_KEY: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() }],
     ['AUTH_MODE', { AUTH_MODE: 'open' }],
   ])('refuses to start in jwt mode with a bad %s (%j)', (variable, extra) => {
     const error = failure(jwtEnv(extra));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it('takes the audit signing key as PKCS8 PEM (with \\n escapes) or as base64 of its DER', () => {
+    const key = generateKeyPairSync('ed25519').privateKey;
+    const pem = key.export({ format: 'pem', type: 'pkcs8' }).toString();
+    expect(loadConfig(jwtEnv({ AUDIT_SIGNING_KEY: pem.replace(/\n/g, '\\n') })).auditSigningKey).toBe(pem);
+    const der = key.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+    expect(loadConfig(jwtEnv({ AUDIT_SIGNING_KEY: der })).auditSigningKey).toBe(der);
+    expect(loadConfig({ AUTH_MODE: 'dev' }).auditSigningKey).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Response } from 'supertest';
 import { can, inScope, roles, type AuthenticatedActor, type Capability, type Role } from '@caseline/api-platform';
+import { DIGEST_FORMAT } from '@caseline/audit';
 import { startApi, type ApiHarness } from '../support/api-harness';
 import { bodies, caller, eventCount, expectStatus, grantConsent, makeReferral, PROBLEM_JSON, scheduleFollowUp, type Caller } from '../support/casework-client';
 
@@ -341,6 +342,27 @@ const ROUTES: Route[] = [
     }),
   ),
   { method: 'GET', path: '/api/audit/cases/{caseId}/state', needs: ['audit'], scope: 'team', status: 200, call: (w, team) => [`/api/audit/cases/${shared(w, team).caseId}/state?version=1`] },
+  { method: 'GET', path: '/api/audit/digest', needs: ['audit.store'], scope: 'none', status: 200, call: () => ['/api/audit/digest'] },
+  {
+    method: 'POST',
+    path: '/api/audit/digest/verification',
+    needs: ['audit.store'],
+    scope: 'none',
+    status: 200,
+    // A well-formed digest whose signature cannot hold: the answer is 200 with ok: false.
+    call: () => [
+      '/api/audit/digest/verification',
+      {
+        format: DIGEST_FORMAT,
+        createdAt: new Date().toISOString(),
+        streams: 0,
+        events: 0,
+        rootHash: '0'.repeat(64),
+        heads: [],
+        signature: { algorithm: 'Ed25519', keyId: 'ed25519:0000000000000000', value: `${'A'.repeat(86)}==` },
+      },
+    ],
+  },
   { method: 'GET', path: '/api/audit/access-log', needs: ['audit'], scope: 'none', status: 200, call: () => ['/api/audit/access-log'] },
   { method: 'GET', path: '/api/audit/verification', variant: 'whole store', needs: ['audit'], scope: 'every-team', status: 200, call: () => ['/api/audit/verification'] },
   {

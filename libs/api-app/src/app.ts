@@ -1,19 +1,22 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { type ArgumentMetadata, Module, ValidationPipe, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from '@fastify/helmet';
 import { Logger } from 'nestjs-pino';
-import { PgliteDatabase, PostgresDatabase, SqlEventStore, type EventStore, type SqlDatabase } from '@caseline/event-store';
+import type { EventStore, SqlDatabase } from '@caseline/event-store';
 import {
   AccessLog,
+  auditSigningKeyOf,
   AuthService,
+  devSecretFile,
   correlationIdOf,
   flattenValidationErrors,
+  masterKeyOf,
+  newDevSecret,
   openEventStore,
+  openSideDatabase,
   PersonalData,
   PersonalDataKeys,
   PlatformModule,
@@ -23,7 +26,8 @@ import {
   type FieldError,
   type AppConfig,
 } from '@caseline/api-platform';
-import { AuditModule } from '@caseline/api-audit';
+import { AuditModule, AuditServices, DIGEST_BODY_LIMIT } from '@caseline/api-audit';
+import { CaseReplay, CaseSnapshots, DigestSigner } from '@caseline/audit';
 import { caseworkProjections, Projector, ReadModels } from '@caseline/projections';
 import { CaseworkModule } from '@caseline/api-casework';
 import { DocsController } from './docs.controller';
@@ -106,34 +110,15 @@ function isUtf8Json(contentType: string | undefined): boolean {
   return !charset || /^charset="?utf-8"?$/.test(charset);
 }
 
-/** A random secret kept in DATA_DIR (dev mode only), created on first start, readable by the owner only. */
-async function devSecretFile(config: AppConfig, name: string): Promise<Buffer> {
-  const path = join(config.dataDir, name);
-  try {
-    return Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
-  } catch {
-    const secret = randomBytes(32);
-    await mkdir(config.dataDir, { recursive: true });
-    await writeFile(path, secret.toString('base64'), { mode: 0o600 });
-    await chmod(path, 0o600);
-    return secret;
-  }
-}
-
 /** Builds the Caseline HTTP application (not yet listening): the composition apps/api serves and tests drive. */
 export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const store = options.store ?? (await openEventStore(config));
-  const devSecret = config.auth.mode === 'dev' ? (options.devSecret ?? (await devSecretFile(config, 'dev-token-secret'))) : new Uint8Array();
+  const devSecret =
+    config.auth.mode === 'dev' ? (options.devSecret ?? Buffer.from((await devSecretFile(config, 'dev-token-secret', newDevSecret)) as string, 'base64')) : new Uint8Array();
   // MASTER_KEY is required outside dev mode (config validation); dev mode keeps its own in DATA_DIR.
-  const masterKey = config.masterKey ? Buffer.from(config.masterKey, 'base64') : (options.masterKey ?? (await devSecretFile(config, 'dev-master-key')));
-  const keyDatabase =
-    options.keyDatabase ??
-    (store instanceof SqlEventStore
-      ? store.db
-      : config.databaseUrl
-        ? new PostgresDatabase({ connectionString: config.databaseUrl, max: 4 })
-        : await PgliteDatabase.open(join(config.dataDir, 'keys')));
-  const personalData = new PersonalData(await PersonalDataKeys.open(keyDatabase, masterKey));
+  const masterKey = config.masterKey ? (await masterKeyOf(config, false)) : (options.masterKey ?? (await masterKeyOf(config, true)));
+  const keyDatabase = options.keyDatabase ?? (await openSideDatabase(config, store));
+  const personalData = new PersonalData(await PersonalDataKeys.open(keyDatabase, masterKey as Buffer));
   const accessLog = await AccessLog.open(keyDatabase);
   // The read models live beside the events (PostgreSQL or the embedded PGlite), or with KurrentDB
   // in the app's own database.
@@ -144,6 +129,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       ? new Projector({ store, db: keyDatabase, projections: caseworkProjections, log: (level, message, details) => projectorLog.target?.(level, message, details) })
       : undefined;
   const readSide = new ReadSide(readModels, store, config.consistencyWaitMs, projector);
+  // AUDIT_SIGNING_KEY likewise; dev mode generates an Ed25519 key into DATA_DIR once.
+  const signer = new DigestSigner(await auditSigningKeyOf(config));
+  const audit = new AuditServices(signer, [signer.publicKey], new CaseReplay(store, personalData, await CaseSnapshots.open(keyDatabase)));
   const auth = await AuthService.create(config, devSecret);
 
   @Module({})
@@ -151,7 +139,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     static register(): DynamicModule {
       return {
         module: AppModule,
-        imports: [PlatformModule.forRoot({ config, store, auth, personalData, accessLog, readSide, projector, logStream: options.logStream }), CaseworkModule, AuditModule],
+        imports: [PlatformModule.forRoot({ config, store, auth, personalData, accessLog, readSide, projector, logStream: options.logStream }), CaseworkModule, AuditModule.register(audit)],
         controllers: [DocsController],
       };
     }
@@ -177,6 +165,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const logger = app.get(Logger);
   app.useLogger(logger);
   projectorLog.target = (level, message, details) => (level === 'info' ? logger.log : level === 'warn' ? logger.warn : logger.error).call(logger, { ...details, msg: message }, 'Projector');
+  // A digest handed back for verification holds every stream head: the one body allowed past 1 MiB.
+  // (Routes are registered at init, after this hook.)
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      if (route.url === '/api/audit/digest/verification') route.bodyLimit = DIGEST_BODY_LIMIT;
+    });
   // Before any parsing: echo the correlation id, and accept request bodies only as UTF-8 JSON (no
   // form or text bodies that a parser might turn into something the validators accept).
   app

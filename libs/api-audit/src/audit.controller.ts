@@ -1,8 +1,12 @@
-import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query, StreamableFile } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { ApiError, CurrentActor, notFound, Requires, type AuthenticatedActor } from '@caseline/api-platform';
-import { GetCaseStateAt, GetStreamEvents, SearchAccessLog, VerifyChains } from './audit.queries';
+import { ExportDigest, GetCaseStateAt, GetStreamEvents, SearchAccessLog, VerifyChains, VerifyDigest } from './audit.queries';
+
+/** Largest digest accepted back for verification (about 250 bytes a stream head). */
+export const DIGEST_BODY_LIMIT = 512 * 1024 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STREAM = /^(person|case|referral)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -60,10 +64,35 @@ export class AuditController {
 
   @Get('verification')
   @Requires('audit')
-  @ApiOperation({ summary: 'Walk the hash chains of one stream, or of the whole store (auditors)' })
+  @ApiOperation({
+    summary: 'Walk the hash chains of one stream, or of the whole store (auditors)',
+    description: 'With Accept: application/x-ndjson (whole store), answers progress lines { type: "progress", checkedEvents, totalEvents, eventsPerSecond, etaSeconds } and a last { type: "result", ok, … } line.',
+  })
   @ApiQuery({ name: 'streamId', required: false })
-  verify(@Query('streamId') streamId: string | undefined, @CurrentActor() actor: AuthenticatedActor) {
+  @ApiProduces('application/json', 'application/x-ndjson')
+  async verify(@Query('streamId') streamId: string | undefined, @Headers('accept') accept: string | undefined, @CurrentActor() actor: AuthenticatedActor) {
     if (streamId !== undefined && !STREAM.test(streamId)) throw notFound('stream');
-    return this.queries.execute(new VerifyChains(actor, streamId));
+    const ndjson = streamId === undefined && /application\/x-ndjson/i.test(accept ?? '');
+    const result = await this.queries.execute(new VerifyChains(actor, streamId, ndjson));
+    return result instanceof Readable ? new StreamableFile(result, { type: 'application/x-ndjson; charset=utf-8' }) : result;
+  }
+
+  @Get('digest')
+  @Requires('audit.store')
+  @ApiOperation({ summary: 'Every stream head (streamId, version, hash), their root hash, and an Ed25519 signature by the audit key (auditors)' })
+  digest(@CurrentActor() actor: AuthenticatedActor) {
+    return this.queries.execute(new ExportDigest(actor));
+  }
+
+  @Post('digest/verification')
+  @HttpCode(200)
+  @Requires('audit.store')
+  @ApiOperation({
+    summary: 'Check an earlier digest: its signature, and that every head in it is still a prefix of its stream (auditors)',
+    description: 'Answers { ok, signatureValid, signatureProblem?, checkedStreams, checkedEvents, problemCount, problems, firstRewrittenStream? }.',
+  })
+  @ApiBody({ description: 'A digest as GET /api/audit/digest answered it' })
+  verifyDigest(@Body() body: unknown, @CurrentActor() actor: AuthenticatedActor) {
+    return this.queries.execute(new VerifyDigest(actor, body));
   }
 }

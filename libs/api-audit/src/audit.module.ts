@@ -1,7 +1,31 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { AuditController } from './audit.controller';
-import { GetCaseStateAtHandler, GetStreamEventsHandler, SearchAccessLogHandler, VerifyChainsHandler } from './audit.queries';
+import {
+  AuditServices,
+  ExportDigestHandler,
+  GetCaseStateAtHandler,
+  GetStreamEventsHandler,
+  SearchAccessLogHandler,
+  VerifyChainsHandler,
+  VerifyDigestHandler,
+} from './audit.queries';
 
 /** Replay and tamper evidence for auditors (and supervisors, for their own team). */
-@Module({ controllers: [AuditController], providers: [GetStreamEventsHandler, GetCaseStateAtHandler, SearchAccessLogHandler, VerifyChainsHandler] })
-export class AuditModule {}
+@Module({})
+export class AuditModule {
+  static register(services: AuditServices): DynamicModule {
+    return {
+      module: AuditModule,
+      controllers: [AuditController],
+      providers: [
+        { provide: AuditServices, useValue: services },
+        GetStreamEventsHandler,
+        GetCaseStateAtHandler,
+        SearchAccessLogHandler,
+        VerifyChainsHandler,
+        ExportDigestHandler,
+        VerifyDigestHandler,
+      ],
+    };
+  }
+}

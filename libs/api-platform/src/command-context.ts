@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { canonicalJson } from '@caseline/event-store';
-import type { AuthenticatedActor } from './actor';
+import type { AuthenticatedActor } from '@caseline/platform';
 import type { AuthenticatedRequest } from './auth/auth.guard';
 import { ApiError } from './errors';
 

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Decider } from '@caseline/domain';
 import { DuplicateEventIdError, WrongExpectedVersionError, type EventStore, type NewEvent } from '@caseline/event-store';
 import { mintId, type CommandContext } from './command-context';
-import { PersonalData } from './personal-data/personal-data';
+import { PersonalData } from '@caseline/platform';
 import { ApiError } from './errors';
 import { StreamStateCache, type StreamState } from './stream-state-cache';
 import { EVENT_STORE } from './tokens';

@@ -1,19 +1,16 @@
-export * from './actor';
+// The process-independent parts (configuration, actor, personal data, access log, store opening)
+// live in @caseline/platform, shared with the CLI; re-exported here for the HTTP libraries.
+export * from '@caseline/platform';
 export * from './auth/auth.guard';
 export * from './auth/auth.service';
 export * from './command-context';
 export * from './command-runner';
-export * from './config';
 export * from './consistency';
 export * from './errors';
-export * from './event-store.provider';
 export * from './platform.module';
 export * from './policy';
 export * from './problem.filter';
 export * from './rate-limit';
 export * from './tokens';
 export * from './stream-state-cache';
-export * from './personal-data/personal-data';
-export * from './personal-data/personal-data-keys';
-export * from './access-log';
 export * from './read-side';

@@ -1,4 +1,4 @@
-import { roles, type AuthenticatedActor, type Role } from './actor';
+import { roles, type AuthenticatedActor, type Role } from '@caseline/platform';
 import { can, inScope, policy, type Capability } from './policy';
 
 // The policy table against SPEC §5, row by row as the contract writes it (✔ = may). The API's

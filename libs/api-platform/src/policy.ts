@@ -1,4 +1,4 @@
-import type { AuthenticatedActor, Role } from './actor';
+import type { AuthenticatedActor, Role } from '@caseline/platform';
 
 /**
  * The access policy (SPEC §5) as one table: capability → roles that hold it. Guards and
@@ -31,6 +31,8 @@ export const policy = {
   caseload: ['social_worker', 'supervisor', 'auditor'],
   outcomes: ['social_worker', 'supervisor', 'auditor'],
   audit: ['supervisor', 'auditor'],
+  /** Store-wide audit (signed digests of every stream head): spans every team, so auditors only. */
+  'audit.store': ['auditor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Capability = keyof typeof policy;

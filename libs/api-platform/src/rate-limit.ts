@@ -1,12 +1,6 @@
+import type { RateLimit } from '@caseline/platform';
 import { ApiError } from './errors';
 
-/** How many requests a caller may make: a sustained rate and a burst on top of it. */
-export interface RateLimit {
-  /** Tokens added per minute; 0 turns limiting off. */
-  perMinute: number;
-  /** Bucket size: how many requests may come at once after a quiet spell. */
-  burst: number;
-}
 
 interface Bucket {
   tokens: number;

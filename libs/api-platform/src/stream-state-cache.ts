@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Decider } from '@caseline/domain';
 import type { EventStore, RecordedEvent } from '@caseline/event-store';
-import { PersonalData } from './personal-data/personal-data';
+import { PersonalData } from '@caseline/platform';
 import { EVENT_STORE } from './tokens';
 
 /** An answer already given under an Idempotency-Key, found in a stream's event metadata. */

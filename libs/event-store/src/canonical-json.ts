@@ -27,3 +27,123 @@ export function canonicalJson(value: unknown): string {
 }
 
 const isSkipped = (value: unknown) => value === undefined || typeof value === 'function' || typeof value === 'symbol';
+
+const SAFE_INTEGER = /^-?(0|[1-9][0-9]{0,14})$/;
+
+/**
+ * canonicalJson(JSON.parse(text)) for `text` as PostgreSQL writes jsonb (`{"k": v, "k2": [1, 2]}`:
+ * keys unique, ordered by length, ", " and ": " between), without building the value. Why: whole-
+ * store verification re-hashes every event, and parsing then re-serialising costs several times
+ * what this one pass does. jsonb escapes strings exactly as JSON.stringify does, so strings are
+ * copied as they are and only the keys are re-ordered. Anything else — an escaped key, a number
+ * that JavaScript might print otherwise (fractions, exponents, 16+ digits) — takes the slow path.
+ */
+export function canonicalJsonOfJsonbText(text: string): string {
+  return new JsonbText(text).canonical() ?? canonicalJson(JSON.parse(text));
+}
+
+class JsonbText {
+  private i = 0;
+
+  constructor(private readonly text: string) {}
+
+  canonical(): string | undefined {
+    const value = this.value();
+    return value !== undefined && this.i === this.text.length ? value : undefined;
+  }
+
+  private value(): string | undefined {
+    const text = this.text;
+    const c = text.charCodeAt(this.i);
+    if (c === 0x7b) return this.object();
+    if (c === 0x5b) return this.array();
+    if (c === 0x22) {
+      const end = this.stringEnd(this.i);
+      if (end < 0) return undefined;
+      const string = text.slice(this.i, end);
+      this.i = end;
+      return string;
+    }
+    let end = this.i;
+    while (end < text.length) {
+      const d = text.charCodeAt(end);
+      if (d === 0x2c || d === 0x5d || d === 0x7d) break;
+      end++;
+    }
+    const token = text.slice(this.i, end);
+    this.i = end;
+    if (token === 'true' || token === 'false' || token === 'null') return token;
+    return SAFE_INTEGER.test(token) ? token : undefined;
+  }
+
+  private object(): string | undefined {
+    const text = this.text;
+    this.i++;
+    if (text.charCodeAt(this.i) === 0x7d) {
+      this.i++;
+      return '{}';
+    }
+    const members: [key: string, quoted: string, value: string][] = [];
+    for (;;) {
+      if (text.charCodeAt(this.i) !== 0x22) return undefined;
+      const end = this.stringEnd(this.i);
+      if (end < 0) return undefined;
+      const quoted = text.slice(this.i, end);
+      if (quoted.includes('\\')) return undefined;
+      this.i = end;
+      if (text.charCodeAt(this.i) !== 0x3a || text.charCodeAt(this.i + 1) !== 0x20) return undefined;
+      this.i += 2;
+      const value = this.value();
+      if (value === undefined) return undefined;
+      members.push([quoted.slice(1, -1), quoted, value]);
+      const next = text.charCodeAt(this.i);
+      if (next === 0x7d) {
+        this.i++;
+        break;
+      }
+      if (next !== 0x2c || text.charCodeAt(this.i + 1) !== 0x20) return undefined;
+      this.i += 2;
+    }
+    // The order of Array.prototype.sort on the keys, as canonicalJson has it: UTF-16 code units.
+    members.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    let out = '{';
+    for (let k = 0; k < members.length; k++) out += `${k ? ',' : ''}${members[k][1]}:${members[k][2]}`;
+    return `${out}}`;
+  }
+
+  private array(): string | undefined {
+    const text = this.text;
+    this.i++;
+    if (text.charCodeAt(this.i) === 0x5d) {
+      this.i++;
+      return '[]';
+    }
+    let out = '[';
+    for (let first = true; ; first = false) {
+      const value = this.value();
+      if (value === undefined) return undefined;
+      out += first ? value : `,${value}`;
+      const next = text.charCodeAt(this.i);
+      if (next === 0x5d) {
+        this.i++;
+        return `${out}]`;
+      }
+      if (next !== 0x2c || text.charCodeAt(this.i + 1) !== 0x20) return undefined;
+      this.i += 2;
+    }
+  }
+
+  /** Index just past the closing quote of the string opening at `start`, or -1. */
+  private stringEnd(start: number): number {
+    const text = this.text;
+    // indexOf runs natively over the long runs (sealed values are long base64 strings).
+    for (let from = start + 1; ; ) {
+      const quote = text.indexOf('"', from);
+      if (quote < 0) return -1;
+      let backslashes = 0;
+      while (text.charCodeAt(quote - 1 - backslashes) === 0x5c) backslashes++;
+      if (backslashes % 2 === 0) return quote + 1;
+      from = quote + 1;
+    }
+  }
+}

@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { Client } from 'pg';
 import type { EventStore, NewEvent } from './port';
 import { prepareAppend } from './append-validation';
+import { canonicalJson, canonicalJsonOfJsonbText } from './canonical-json';
 import { PgliteDatabase } from './sql/pglite';
 import { PostgresDatabase } from './sql/postgres';
 import type { SqlDatabase } from './sql/sql-database';
@@ -102,3 +104,46 @@ if (kurrent) {
   it.skip('kurrentdb adapter', () => undefined);
   console.info('event store contract: skipped the kurrentdb adapter (KURRENTDB_CONNECTION_STRING is not set)');
 }
+
+// Whole-store verification hashes the jsonb text PostgreSQL writes without parsing it
+// (canonicalJsonOfJsonbText); whatever the value, that must be the canonical form of it.
+describe.each(['pglite', 'postgres'] as const)('canonical JSON from jsonb text on %s', (kind) => {
+  let db: SqlDatabase;
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    if (kind === 'pglite') db = await PgliteDatabase.open();
+    else {
+      const database = await createTestDatabase('caseline_jsonb');
+      db = new PostgresDatabase({ connectionString: database.url, max: 2 });
+      drop = () => database.drop();
+    }
+  });
+  afterAll(async () => {
+    await db.close();
+    await drop?.();
+  });
+
+  const text = fc.string({ unit: 'grapheme' }).filter((s) => !s.includes('\u0000'));
+  const storable = fc.oneof(
+    fc.jsonValue().filter((value) => !JSON.stringify(value).includes('\\u0000')),
+    fc.dictionary(text, fc.oneof(text, fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.array(text, { maxLength: 3 }))),
+  );
+
+  it('is canonicalJson of the parsed value, for any JSON value', async () => {
+    await fc.assert(
+      fc.asyncProperty(storable, async (value) => {
+        const { rows } = await db.query<{ text: string }>(`SELECT $1::jsonb::text AS text`, [JSON.stringify(value)]);
+        expect(canonicalJsonOfJsonbText(rows[0].text)).toBe(canonicalJson(JSON.parse(rows[0].text)));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('copies what it can and falls back where JavaScript would write it otherwise', async () => {
+    const cases = [{ b: 1, a: [1, 'x', { d: null, c: true }], 'a b': {}, a0: [] }, { k: 1.5, big: 12345678901234567, e: 1e21, small: 1e-7 }, { 'we"ird\\key': '\n\t"\\', ü: '😀' }];
+    for (const value of cases) {
+      const { rows } = await db.query<{ text: string }>(`SELECT $1::jsonb::text AS text`, [JSON.stringify(value)]);
+      expect(canonicalJsonOfJsonbText(rows[0].text)).toBe(canonicalJson(value));
+    }
+  });
+});

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json';
-import type { StoredEvent } from './port';
+import type { EventStore, StoredEvent, StoredLink } from './port';
 
 /**
  * Hash chain: link(n) = SHA-256(link(n-1) ‖ content(n)), link(0) = 32 zero bytes, where
@@ -19,12 +19,28 @@ export function canonicalContent(event: { streamId: string; type: string; data: 
   return canonicalJson({ streamId: event.streamId, type: event.type, data: event.data, metadata: event.metadata });
 }
 
+// crypto.hash: one-shot, without a Hash object per call (whole-store verification makes millions).
 export function contentHashOfCanonical(canonical: string): string {
-  return createHash('sha256').update(canonical).digest('hex');
+  return hash('sha256', canonical, 'hex');
 }
 
 export function linkHash(previousHex: string, contentHex: string): string {
-  return createHash('sha256').update(Buffer.from(previousHex + contentHex, 'hex')).digest('hex');
+  return hash('sha256', Buffer.from(previousHex + contentHex, 'hex'), 'hex');
+}
+
+/** A stored event reduced to what a chain walk needs. */
+export const linkOf = (event: StoredEvent): StoredLink => ({
+  streamId: event.streamId,
+  version: event.version,
+  contentHash: contentHash(event),
+  previousHash: event.previousHash,
+  hash: event.hash,
+});
+
+/** The stored links of these streams: the adapter's fast path when it has one. */
+export async function readLinks(store: EventStore, streamIds: string[]): Promise<StoredLink[]> {
+  if (streamIds.length === 0) return [];
+  return store.readStoredLinks ? store.readStoredLinks(streamIds) : (await store.readStored(streamIds)).map(linkOf);
 }
 
 export interface ChainVerification {
@@ -40,13 +56,18 @@ export interface ChainVerification {
  * last link (when the adapter keeps one) so that a truncated tail is caught too.
  */
 export function verifyChain(events: StoredEvent[], head?: { version: number; hash: string }): ChainVerification {
+  return verifyLinks(events.map(linkOf), head);
+}
+
+/** verifyChain over links whose content hashes are already computed. */
+export function verifyLinks(events: StoredLink[], head?: { version: number; hash: string }): ChainVerification {
   let previous = GENESIS_HASH;
   let expectedVersion = 1;
   for (const [index, event] of events.entries()) {
     if (event.version !== expectedVersion || event.previousHash !== previous) {
       return { ok: false, checkedEvents: index, firstBadVersion: expectedVersion, problem: 'missing_or_reordered' };
     }
-    if (linkHash(previous, contentHash(event)) !== event.hash) {
+    if (linkHash(previous, event.contentHash) !== event.hash) {
       return { ok: false, checkedEvents: index, firstBadVersion: event.version, problem: 'altered' };
     }
     previous = event.hash;

@@ -6,6 +6,7 @@ export * from './hash-chain';
 export * from './upcasting';
 export * from './append-validation';
 export * from './verification';
+export * from './head-digest';
 export { SqlEventStore, type SqlEventStoreOptions, isConnectionFailure } from './sql/sql-event-store';
 export type { SqlDatabase, SqlQueryable } from './sql/sql-database';
 export { PostgresDatabase, type PostgresOptions } from './sql/postgres';

@@ -116,6 +116,16 @@ export interface StoredEvent extends RecordedEvent {
   previousHash: string;
 }
 
+/** What a chain walk needs of a stored event: its content hash (recomputed from what is stored) and its links. */
+export interface StoredLink {
+  streamId: string;
+  version: number;
+  /** Hex SHA-256 of the event's canonical content, computed now from the stored data and metadata. */
+  contentHash: string;
+  previousHash: string;
+  hash: string;
+}
+
 /** A stream's head as the store records it: its version and the last link of its hash chain. */
 export interface StreamHead {
   streamId: string;
@@ -143,6 +153,11 @@ export interface EventStore {
    * InvalidCheckpointError.
    */
   compareCheckpoints(a: string, b: string): number;
+  /**
+   * Optional: what readStored gives, reduced to content hashes and links, where the adapter can
+   * compute it faster than readStored and contentHash (whole-store verification). Same order.
+   */
+  readStoredLinks?(streamIds: string[]): Promise<StoredLink[]>;
   /** Is the backing database reachable right now (for readiness)? */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,5 +1,5 @@
-import { verifyChain, type ChainVerification } from './hash-chain';
-import type { EventStore } from './port';
+import { readLinks, verifyLinks, type ChainVerification } from './hash-chain';
+import type { EventStore, StoredLink, StreamHead } from './port';
 
 export interface StoreVerification {
   ok: boolean;
@@ -11,39 +11,105 @@ export interface StoreVerification {
   problem?: ChainVerification['problem'];
 }
 
+export interface VerificationProgress {
+  checkedEvents: number;
+  checkedStreams: number;
+}
+
 /** Re-computes one stream's hash chain from the stored rows and compares it with its head. */
 export async function verifyStream(store: EventStore, streamId: string): Promise<StoreVerification> {
   const head = await store.streamHead(streamId);
-  const events = await store.readStored([streamId]);
-  const result = verifyChain(events, head ?? { version: 0, hash: '0'.repeat(64) });
+  const result = verifyLinks(await readLinks(store, [streamId]), head ?? { version: 0, hash: '0'.repeat(64) });
   return { ...result, checkedStreams: 1, ...(result.ok ? {} : { streamId }) };
 }
 
-/** Walks every stream's chain, a page of streams at a time, reporting progress as it goes. */
+/** How many streams and events the store holds, from its heads (a cheap pass: no event is read). */
+export async function measureStore(store: EventStore, pageSize = 10_000): Promise<{ streams: number; events: number }> {
+  let streams = 0;
+  let events = 0;
+  for (let after: string | undefined; ; ) {
+    const heads = await store.listStreams({ afterStreamId: after, limit: pageSize });
+    if (heads.length === 0) return { streams, events };
+    streams += heads.length;
+    for (const head of heads) events += head.version;
+    after = heads[heads.length - 1].streamId;
+  }
+}
+
+/** A page of streams with their stored events' links, ordered by stream id then version. */
+export interface StoredPage {
+  heads: StreamHead[];
+  events: StoredLink[];
+}
+
+/**
+ * Pages of streams and their stored links, `ahead` pages being read while the current one is
+ * checked. Why: hashing is CPU in this process and the reads are work for the database (another
+ * core); overlapping them keeps both busy instead of taking turns. The heads of the next page
+ * come from the last page's, so they are listed in turn; the event reads overlap.
+ */
+export async function* prefetchedPages(
+  store: EventStore,
+  nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>,
+  ahead = 1,
+): AsyncGenerator<StoredPage> {
+  const reads: Promise<StoredPage>[] = [];
+  let previous: StreamHead[] | undefined;
+  let exhausted = false;
+  // Each read waits for the heads before it, then reads its events without waiting for theirs.
+  let headsChain: Promise<StreamHead[] | undefined> = Promise.resolve(undefined);
+  const schedule = () => {
+    const heads = headsChain.then((before) => (exhausted ? [] : nextHeads(before ?? previous)));
+    headsChain = heads;
+    const read = heads.then(async (page) => {
+      if (page.length === 0) exhausted = true;
+      return { heads: page, events: await readLinks(store, page.map((head) => head.streamId)) };
+    });
+    // The consumer may stop early (a broken chain): a failing read-ahead must not go unhandled.
+    read.catch(() => undefined);
+    reads.push(read);
+  };
+  for (let i = 0; i <= ahead; i++) schedule();
+  for (;;) {
+    const page = await (reads.shift() as Promise<StoredPage>);
+    if (page.heads.length === 0) return;
+    previous = page.heads;
+    schedule();
+    yield page;
+  }
+}
+
+/** Splits a page's events (ordered by stream id, then version) into one run per head. */
+export function* streamsOf(page: StoredPage): Generator<[StreamHead, StoredLink[]]> {
+  let start = 0;
+  for (const head of page.heads) {
+    let end = start;
+    while (end < page.events.length && page.events[end].streamId === head.streamId) end++;
+    yield [head, page.events.slice(start, end)];
+    start = end;
+  }
+}
+
+/** Walks every stream's chain, a page of streams at a time, reporting progress after each page. */
 export async function verifyStore(
   store: EventStore,
-  options: { pageSize?: number; onProgress?(progress: { checkedEvents: number; checkedStreams: number }): void } = {},
+  options: { pageSize?: number; onProgress?(progress: VerificationProgress): void } = {},
 ): Promise<StoreVerification> {
   let checkedEvents = 0;
   let checkedStreams = 0;
-  let after: string | undefined;
-  for (;;) {
-    const heads = await store.listStreams({ afterStreamId: after, limit: options.pageSize ?? 500 });
-    if (heads.length === 0) return { ok: true, checkedEvents, checkedStreams };
-    const events = await store.readStored(heads.map((head) => head.streamId));
-    let start = 0;
-    for (const head of heads) {
-      let end = start;
-      while (end < events.length && events[end].streamId === head.streamId) end++;
-      const result = verifyChain(events.slice(start, end), head);
+  const limit = options.pageSize ?? 500;
+  const pages = prefetchedPages(store, (previous) => store.listStreams({ afterStreamId: previous?.[previous.length - 1].streamId, limit }));
+  for await (const page of pages) {
+    for (const [head, events] of streamsOf(page)) {
+      const result = verifyLinks(events, head);
       checkedEvents += result.checkedEvents;
       checkedStreams++;
       if (!result.ok) {
+        await pages.return(undefined);
         return { ok: false, checkedEvents, checkedStreams, streamId: head.streamId, firstBadVersion: result.firstBadVersion, problem: result.problem };
       }
-      start = end;
     }
     options.onProgress?.({ checkedEvents, checkedStreams });
-    after = heads[heads.length - 1].streamId;
   }
+  return { ok: true, checkedEvents, checkedStreams };
 }

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, SetMetadata, createParamDecorator } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { AuthenticatedActor } from '../actor';
+import type { AuthenticatedActor } from '@caseline/platform';
 import { forbidden } from '../errors';
 import { can, type Capability } from '../policy';
 import { RateLimiter } from '../rate-limit';

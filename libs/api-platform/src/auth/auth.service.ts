@@ -1,6 +1,5 @@
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, SignJWT, type JWTVerifyGetKey, type KeyLike } from 'jose';
-import { isRole, type AuthenticatedActor } from '../actor';
-import type { AppConfig } from '../config';
+import { isRole, type AppConfig, type AuthenticatedActor } from '@caseline/platform';
 import { ApiError, unauthorized } from '../errors';
 
 const DEV_ISSUER = 'caseline-dev';

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { roles } from '../actor';
+import { roles } from '@caseline/platform';
 import { AuthService } from './auth.service';
 import { Public, RateLimitedByAddress } from './auth.guard';
 

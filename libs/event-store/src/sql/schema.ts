@@ -187,6 +187,15 @@ END
 $fn$;
 `,
   },
+  {
+    version: 3,
+    name: 'stream heads in byte order',
+    sql: `
+-- listStreams pages through the heads in byte order (COLLATE "C", the same on every server); an
+-- index in the database's own collation cannot serve that order, and each page was a full sort.
+CREATE UNIQUE INDEX es_streams_byte_order_idx ON es_streams (stream_id COLLATE "C");
+`,
+  },
 ];
 
 export async function migrateEventStore(db: SqlDatabase): Promise<void> {

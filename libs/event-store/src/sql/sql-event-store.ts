@@ -8,6 +8,8 @@ import {
   WrongExpectedVersionError,
 } from '../errors';
 import { prepareAppend } from '../append-validation';
+import { canonicalJsonOfJsonbText } from '../canonical-json';
+import { contentHashOfCanonical } from '../hash-chain';
 import type {
   AppendOptions,
   AppendResult,
@@ -18,6 +20,7 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
   StoredEvent,
+  StoredLink,
   StreamHead,
   SubscribeOptions,
   Subscription,
@@ -257,6 +260,33 @@ export class SqlEventStore implements EventStore {
       ),
     );
     return rows.map((row) => ({ ...toRecorded(row), previousHash: row.previous_hash as string }));
+  }
+
+  /**
+   * Links with content hashes computed from the jsonb text PostgreSQL writes (see
+   * canonicalJsonOfJsonbText): no JSON.parse, no object built per event.
+   */
+  async readStoredLinks(streamIds: string[]): Promise<StoredLink[]> {
+    if (streamIds.length === 0) return [];
+    const { rows } = await guard(() =>
+      this.db.query<{ stream_id: string; version: number; type: string; data: string; metadata: string; previous_hash: string; hash: string }>(
+        `SELECT e.stream_id, e.version::int AS version, e.type, e.data::text AS data, e.metadata::text AS metadata,
+                encode(e.previous_hash, 'hex') AS previous_hash, encode(e.hash, 'hex') AS hash
+           FROM es_events e WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id COLLATE "C", e.version`,
+        [streamIds],
+        'caseline_read_links',
+      ),
+    );
+    return rows.map((row) => ({
+      streamId: row.stream_id,
+      version: row.version,
+      // canonicalContent's form: {"data":…,"metadata":…,"streamId":…,"type":…}, keys in that order.
+      contentHash: contentHashOfCanonical(
+        `{"data":${canonicalJsonOfJsonbText(row.data)},"metadata":${canonicalJsonOfJsonbText(row.metadata)},"streamId":${JSON.stringify(row.stream_id)},"type":${JSON.stringify(row.type)}}`,
+      ),
+      previousHash: row.previous_hash,
+      hash: row.hash,
+    }));
   }
 
   async ping(): Promise<void> {

@@ -93,6 +93,46 @@ export class PersonalData {
     return this.keys.close();
   }
 
+  /**
+   * Marks each sealed value in `data` with where it was sealed (`<type>.<path>`, the authenticated
+   * data of its seal), so that it can still be opened after evolve has moved it into a state.
+   * The mark names a field, nothing personal: states folded from marked events (snapshots) hold
+   * only the same ciphertext as the events, and erasing the person shreds them too.
+   */
+  markOrigins<T>(type: string, data: T): T {
+    return markOrigins(type, data);
+  }
+
+  /** Opens every marked sealed value in `value` (see markOrigins); erased people read as ERASED. */
+  async openMarked<T>(value: T): Promise<T> {
+    // One walk finds the people, each key is fetched once, then one synchronous copy opens the
+    // values: a case state holds thousands of them, and a promise each costs more than the AES.
+    const people = new Set<string>();
+    const find = (item: unknown): void => {
+      if (isSealed(item)) people.add(item.p);
+      else if (typeof item === 'object' && item !== null) for (const child of Object.values(item)) find(child);
+    };
+    find(value);
+    if (people.size === 0) return value;
+    const keys = new Map(await Promise.all([...people].map(async (person) => [person, await this.keys.keyFor(person, false)] as const)));
+    const open = (item: unknown): unknown => {
+      if (isSealed(item)) {
+        const at = (item as Sealed & { at?: unknown }).at;
+        if (typeof at !== 'string' || !at.includes('.')) throw new Error('a sealed value without its origin cannot be opened');
+        const key = keys.get(item.p);
+        return key ? decrypt(key, item, at) : ERASED;
+      }
+      if (Array.isArray(item)) return item.map(open);
+      if (typeof item === 'object' && item !== null) {
+        const copy: Record<string, unknown> = {};
+        for (const name of Object.keys(item)) copy[name] = open((item as Record<string, unknown>)[name]);
+        return copy;
+      }
+      return item;
+    };
+    return open(value) as T;
+  }
+
   /** Opens every sealed value in `data` (any depth); values of erased people read as ERASED. */
   async open<T>(type: string, data: T): Promise<T> {
     if (!containsSealed(data)) return data;
@@ -102,15 +142,7 @@ export class PersonalData {
   private async openValue(type: string, value: unknown, path: string): Promise<unknown> {
     if (isSealed(value)) {
       const key = await this.keys.keyFor(value.p, false);
-      if (!key) return ERASED;
-      const raw = Buffer.from(value.v, 'base64');
-      if (raw.length < 12 + 16) throw new Error('a sealed value is truncated');
-      // The tag length is pinned and the person and field are authenticated: a value cannot be
-      // shortened, nor moved to another person or field, without failing here.
-      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12), { authTagLength: 16 });
-      decipher.setAAD(Buffer.from(`${value.p}\n${type}.${path}`));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString());
+      return key ? decrypt(key, value, `${type}.${path}`) : ERASED;
     }
     const child = (name: string | number) => (path ? `${path}.${name}` : String(name));
     if (Array.isArray(value)) return Promise.all(value.map((item, index) => this.openValue(type, item, child(index))));
@@ -120,6 +152,31 @@ export class PersonalData {
     }
     return value;
   }
+}
+
+/** See PersonalData.markOrigins: needs no key, so a reader without the master key can fold sealed events too. */
+export function markOrigins<T>(type: string, data: T): T {
+  if (!containsSealed(data)) return data;
+  const mark = (value: unknown, path: string): unknown => {
+    if (isSealed(value)) return { ...value, at: `${type}.${path}` };
+    const child = (name: string | number) => (path ? `${path}.${name}` : String(name));
+    if (Array.isArray(value)) return value.map((item, index) => mark(item, child(index)));
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([name, item]) => [name, mark(item, child(name))]));
+    return value;
+  };
+  return mark(data, '') as T;
+}
+
+/** Opens one sealed value; `origin` is `<event type>.<field path>` where it was sealed. */
+function decrypt(key: Buffer, value: Sealed, origin: string): unknown {
+  const raw = Buffer.from(value.v, 'base64');
+  if (raw.length < 12 + 16) throw new Error('a sealed value is truncated');
+  // The tag length is pinned and the person and field are authenticated: a value cannot be
+  // shortened, nor moved to another person or field, without failing here.
+  const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12), { authTagLength: 16 });
+  decipher.setAAD(Buffer.from(`${value.p}\n${origin}`));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return JSON.parse(Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString());
 }
 
 function locate(data: Record<string, unknown>, path: string): [Record<string, unknown> | undefined, string] {

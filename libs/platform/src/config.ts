@@ -1,5 +1,13 @@
+import { createPrivateKey } from 'node:crypto';
 import { resolve } from 'node:path';
-import type { RateLimit } from './rate-limit';
+
+/** How many requests a caller may make: a sustained rate and a burst on top of it. */
+export interface RateLimit {
+  /** Tokens added per minute; 0 turns limiting off. */
+  perMinute: number;
+  /** Bucket size: how many requests may come at once after a quiet spell. */
+  burst: number;
+}
 
 /** Service configuration, read once from the environment (SPEC §7). */
 export interface AppConfig {
@@ -18,6 +26,8 @@ export interface AppConfig {
     | { mode: 'jwt'; issuer: string; audience: string; publicKey?: string; jwksUrl?: string; algorithms: string[] };
   /** Base64 of 32 bytes; wraps per-person data keys. */
   masterKey?: string;
+  /** Ed25519 private key (PKCS8 PEM, or base64 of its DER) that signs digests of the stream heads. */
+  auditSigningKey?: string;
   /** Events over this many bytes are refused. */
   maxEventBytes: number;
   logLevel: string;
@@ -73,6 +83,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const masterKey = env.MASTER_KEY || undefined;
   if (masterKey && Buffer.from(masterKey, 'base64').length !== 32) throw new ConfigError('MASTER_KEY', 'must be 32 bytes, base64-encoded');
   if (!masterKey && authMode === 'jwt') throw new ConfigError('MASTER_KEY', 'is required outside dev mode');
+  const auditSigningKey = env.AUDIT_SIGNING_KEY ? env.AUDIT_SIGNING_KEY.replace(/\\n/g, '\n') : undefined;
+  if (auditSigningKey && !isEd25519PrivateKey(auditSigningKey)) {
+    throw new ConfigError('AUDIT_SIGNING_KEY', 'must be an Ed25519 private key, PKCS8 PEM or base64 of its DER');
+  }
+  if (!auditSigningKey && authMode === 'jwt') throw new ConfigError('AUDIT_SIGNING_KEY', 'is required outside dev mode');
   return {
     port,
     host: env.HOST || (authMode === 'dev' ? '127.0.0.1' : '0.0.0.0'),
@@ -83,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     kurrentdbConnectionString: env.KURRENTDB_CONNECTION_STRING || undefined,
     auth,
     masterKey,
+    auditSigningKey,
     maxEventBytes: integer(env, 'MAX_EVENT_BYTES', 256 * 1024, 1024, 16 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? 'info',
     consistencyWaitMs: integer(env, 'CONSISTENCY_WAIT_MS', 2000, 0, 60_000),
@@ -105,4 +121,22 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) throw new ConfigError(name, `must be a whole number from ${min} to ${max}`);
   return value;
+}
+
+/** The key object of an audit signing key as configured: PKCS8 PEM text or base64 of PKCS8 DER. */
+export function parseAuditSigningKey(text: string) {
+  const key = text.includes('-----BEGIN')
+    ? createPrivateKey({ key: text, format: 'pem' })
+    : createPrivateKey({ key: Buffer.from(text.trim(), 'base64'), format: 'der', type: 'pkcs8' });
+  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`an audit signing key must be Ed25519, not ${key.asymmetricKeyType}`);
+  return key;
+}
+
+function isEd25519PrivateKey(text: string): boolean {
+  try {
+    parseAuditSigningKey(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { caseDecider, caseStream, type CaseEvent, type CaseState } from '@caseline/domain';
+import { canonicalJson, type EventStore, type RecordedEvent, type SqlDatabase } from '@caseline/event-store';
+import type { PersonalData } from '@caseline/platform';
+
+/** What replay needs of personal data: marking sealed values, and opening them on the way out. */
+export type SealedValues = Pick<PersonalData, 'markOrigins' | 'openMarked'>;
+
+/** A case as it stood at a version: replayed through the domain's own evolve, personal data opened. */
+export interface CaseStateAt {
+  caseId: string;
+  /** The last event applied (0: the case did not exist yet). */
+  version: number;
+  recordedAt: string | null;
+  state: CaseState;
+}
+
+/** Where to stop: the last event recorded by `asOf`, or `version` (capped at the stream's end). */
+export interface ReplayPoint {
+  asOf?: string;
+  version?: number;
+}
+
+/**
+ * Case snapshots: the case state folded up to a version, every `interval` events, so that a state
+ * as of any point replays at most `interval - 1` events on top of the nearest one.
+ *
+ * Privacy: a snapshot is folded from the *sealed* events (each sealed value marked with its origin,
+ * see PersonalData.markOrigins) and is opened only on the way out. It holds nothing the events
+ * do not hold, in the same form: the same ciphertext, under the person's key. Erasing the person
+ * destroys that key and so shreds every snapshot too; nothing needs to be found and deleted.
+ *
+ * Validity: each snapshot names the hash of the event it was taken at (a rewritten stream's
+ * snapshots no longer match and are ignored) and a fingerprint of the evolve function (below), so
+ * a deployment whose evolve folds differently ignores the snapshots of the one before.
+ */
+export class CaseSnapshots {
+  private constructor(private readonly db: SqlDatabase) {}
+
+  static async open(db: SqlDatabase): Promise<CaseSnapshots> {
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(7358217)`);
+      // state as text, not jsonb: read back with one JSON.parse, no jsonb-to-text conversion.
+      await tx.exec(`CREATE TABLE IF NOT EXISTS case_snapshots (
+        stream_id   text NOT NULL,
+        fingerprint text NOT NULL,
+        version     bigint NOT NULL,
+        event_hash  text NOT NULL,
+        state       text NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (stream_id, fingerprint, version)
+      )`);
+    });
+    return new CaseSnapshots(db);
+  }
+
+  async nearest(streamId: string, fingerprint: string, atOrBefore: number): Promise<{ version: number; eventHash: string; state: CaseState } | undefined> {
+    const { rows } = await this.db.query<{ version: string; event_hash: string; state: string }>(
+      // Qualified: an unqualified ORDER BY would sort the text output column (800 > 7800).
+      `SELECT s.version::text AS version, s.event_hash, s.state FROM case_snapshots s
+        WHERE s.stream_id = $1 AND s.fingerprint = $2 AND s.version <= $3 ORDER BY s.version DESC LIMIT 1`,
+      [streamId, fingerprint, atOrBefore],
+      'caseline_snapshot_nearest',
+    );
+    return rows.length ? { version: Number(rows[0].version), eventHash: rows[0].event_hash, state: JSON.parse(rows[0].state) as CaseState } : undefined;
+  }
+
+  async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState }[]): Promise<void> {
+    if (snapshots.length === 0) return;
+    // Two replays may take the same snapshot at once: the same state either way, the first one
+    // stays. One taken before the stream was rewritten (another event hash) is replaced.
+    await this.db.query(
+      `INSERT INTO case_snapshots AS c (stream_id, fingerprint, version, event_hash, state)
+       SELECT $1, $2, v, h, s FROM unnest($3::bigint[], $4::text[], $5::text[]) AS x(v, h, s)
+       ON CONFLICT (stream_id, fingerprint, version) DO UPDATE SET event_hash = excluded.event_hash, state = excluded.state, created_at = now()
+         WHERE c.event_hash <> excluded.event_hash`,
+      [streamId, fingerprint, snapshots.map((s) => s.version), snapshots.map((s) => s.eventHash), snapshots.map((s) => JSON.stringify(s.state))],
+    );
+  }
+
+  /** Drops every snapshot of a stream (e.g. after a repair); they are rebuilt by the next replay. */
+  async discard(streamId: string): Promise<void> {
+    await this.db.query(`DELETE FROM case_snapshots WHERE stream_id = $1`, [streamId]);
+  }
+}
+
+/** Raise when a change to evolve is not visible in the probe below but changes what it folds. */
+const SNAPSHOT_REVISION = 1;
+
+/**
+ * Fingerprint of the case evolve function: the states it folds from a probe history that uses
+ * every case event. A change in what evolve keeps changes the fingerprint and retires old snapshots.
+ */
+export function caseEvolveFingerprint(): string {
+  const caseId = '00000000-0000-4000-8000-000000000001';
+  const at = '2024-01-01T00:00:00.000Z';
+  const probe: CaseEvent[] = [
+    { type: 'CaseOpened', data: { caseId, personId: 'p', team: 't', reason: 'other', risk: 'low', summary: 's', cadIncidentId: 'c', openedAt: at } },
+    { type: 'CaseAssigned', data: { caseId, workerId: 'w', previousWorkerId: null, assignedAt: at } },
+    { type: 'RiskLevelChanged', data: { caseId, from: 'low', to: 'high', reason: 'r', changedAt: at } },
+    { type: 'WelfareCheckRecorded', data: { caseId, welfareCheckId: 'wc', performedAt: at, location: 'l', outcome: 'safe', observations: 'o', recordedAt: at } },
+    { type: 'NoteAdded', data: { caseId, noteId: 'n', body: 'b', visibility: 'team', addedAt: at } },
+    { type: 'FollowUpScheduled', data: { caseId, followUpId: 'f1', dueAt: at, assigneeId: 'w', purpose: 'p', scheduledAt: at } },
+    { type: 'FollowUpScheduled', data: { caseId, followUpId: 'f2', dueAt: at, assigneeId: 'w', purpose: 'p', scheduledAt: at } },
+    { type: 'FollowUpCompleted', data: { caseId, followUpId: 'f1', outcome: 'o', note: 'n', completedAt: at } },
+    { type: 'FollowUpCancelled', data: { caseId, followUpId: 'f2', reason: 'r', cancelledAt: at } },
+    { type: 'CaseClosed', data: { caseId, disposition: 'resolved', note: 'n', closedAt: at } },
+    { type: 'CaseReopened', data: { caseId, reason: 'r', reopenedAt: at } },
+  ];
+  const hash = createHash('sha256').update(`revision ${SNAPSHOT_REVISION}\n`);
+  let state = caseDecider.initialState();
+  for (const event of probe) hash.update(canonicalJson((state = caseDecider.evolve(state, event))));
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * Replays cases to a point in their history: from the nearest snapshot at or before it when
+ * snapshots are kept, else from the start. Takes the snapshots it passes on the way.
+ */
+export class CaseReplay {
+  readonly fingerprint = caseEvolveFingerprint();
+
+  constructor(
+    private readonly store: EventStore,
+    /** PersonalData; or, without the master key, marks only (the state is answered sealed). */
+    private readonly personalData: SealedValues,
+    private readonly snapshots?: CaseSnapshots,
+    /** Events between snapshots. */
+    readonly interval = 200,
+  ) {}
+
+  async stateAt(caseId: string, point: ReplayPoint): Promise<CaseStateAt> {
+    const streamId = caseStream(caseId);
+    const [target] = await this.store.readStream(streamId, { toVersion: point.version, asOf: point.asOf, direction: 'backwards', maxCount: 1 });
+    if (!target) return { caseId, version: 0, recordedAt: null, state: caseDecider.initialState() };
+    const snapshot = this.snapshots ? await this.snapshots.nearest(streamId, this.fingerprint, target.version) : undefined;
+    let events = await this.store.readStream(streamId, { fromVersion: snapshot?.version ?? 1, toVersion: target.version });
+    let state = caseDecider.initialState();
+    let from = 1;
+    if (snapshot && events[0]?.version === snapshot.version && events[0].hash === snapshot.eventHash) {
+      state = snapshot.state;
+      from = snapshot.version + 1;
+      events = events.slice(1);
+    } else if (snapshot) {
+      // The stream no longer leads to the snapshot (rewritten): ignore it, replay from the start.
+      events = await this.store.readStream(streamId, { toVersion: target.version });
+    }
+    const taken: { version: number; eventHash: string; state: CaseState }[] = [];
+    for (const event of events) {
+      state = caseDecider.evolve(state, { type: event.type, data: this.personalData.markOrigins(event.type, event.data) } as CaseEvent);
+      if (this.snapshots && event.version % this.interval === 0 && event.version >= from) taken.push({ version: event.version, eventHash: event.hash, state });
+    }
+    if (taken.length) await this.snapshots?.save(streamId, this.fingerprint, taken);
+    return { caseId, version: target.version, recordedAt: target.metadata.recordedAt, state: await this.personalData.openMarked(state) };
+  }
+}
+
+/**
+ * The reference replay: every event opened, then folded from the start — what the snapshots must
+ * always agree with (the audit tests compare the two at many points).
+ */
+export async function replayCaseFromStart(store: EventStore, personalData: PersonalData, caseId: string, point: ReplayPoint): Promise<CaseStateAt> {
+  const events: RecordedEvent[] = await store.readStream(caseStream(caseId), { toVersion: point.version, asOf: point.asOf });
+  let state = caseDecider.initialState();
+  for (const event of events) state = caseDecider.evolve(state, { type: event.type, data: await personalData.open(event.type, event.data) } as CaseEvent);
+  const last = events.at(-1);
+  return { caseId, version: last?.version ?? 0, recordedAt: last?.metadata.recordedAt ?? null, state };
+}

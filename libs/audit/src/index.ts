@@ -1,0 +1,4 @@
+export * from './signed-digest';
+export * from './case-replay';
+export * from './case-history';
+export * from './progress';
