@@ -7,7 +7,7 @@ import { projectBatch, shadowTables } from './projection';
 import { acquireLease, CheckpointedWriter, LeaseLostError, Projector, projectionStatus } from './projector';
 import { ReadModels } from './read-models/read-model-database';
 import { rebuildProjection } from './rebuild';
-import { appendCaseStory, caseworkEvent, dumpTables, freshReplay, storeHead, until } from './testing/history';
+import { appendCaseStory, caseworkEvent, dumpTables, freshReplay, until } from './testing/history';
 
 // The projector against real databases: exactly-once effects, poison events, leases, rebuilds.
 
@@ -21,6 +21,7 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
   const projectors: Projector[] = [];
 
   beforeEach(async () => {
+    head = undefined;
     if (adapter === 'postgres') {
       database = await createTestDatabase('caseline_projector');
       db = new PostgresDatabase({ connectionString: database.url, max: 10 });
@@ -44,8 +45,16 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     return projector;
   };
 
+  /** The last checkpoint this test appended (appends here are sequential: the latest is the last). */
+  let head: string | undefined;
+  const story = async () => {
+    const appended = await appendCaseStory(store);
+    head = appended.checkpoint;
+    return appended;
+  };
+  const replay = () => freshReplay(db, store, caseworkProjections, head);
+
   const caughtUp = async (projector: Projector) => {
-    const head = await storeHead(store);
     const status = await projector.status();
     return status.every((s) => s.checkpoint !== null && head !== undefined && store.compareCheckpoints(s.checkpoint, head) >= 0);
   };
@@ -55,12 +64,12 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
   });
 
   it('catches up, then follows new events; the tables equal a fresh replay', async () => {
-    await appendCaseStory(store);
+    await story();
     const projector = start();
     await until(() => caughtUp(projector));
-    const second = await appendCaseStory(store);
+    const second = await story();
     await until(() => caughtUp(projector));
-    expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
     const { rows } = await db.query<{ status: string; overdue: unknown }>(`SELECT status FROM rm_referrals WHERE referral_id = $1`, [second.referralId]);
     expect(rows).toEqual([{ status: 'service_started' }]);
     const status = await projector.status();
@@ -69,7 +78,7 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
   });
 
   it('changes nothing when events are delivered again', async () => {
-    await appendCaseStory(store);
+    await story();
     const projector = start();
     await until(() => caughtUp(projector));
     await projector.stop();
@@ -92,10 +101,10 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
   });
 
   it('parks a poison event in the dead letters and goes on with the events after it', async () => {
-    const { caseId } = await appendCaseStory(store);
+    const { caseId } = await story();
     // A completion of a follow-up that was never scheduled: the cases projection cannot handle it.
     await store.append(`case-${caseId}`, [caseworkEvent('FollowUpCompleted', { caseId, followUpId: randomUUID(), outcome: 'x', note: null, completedAt: new Date().toISOString() })]);
-    await store.append(`case-${caseId}`, [caseworkEvent('CaseClosed', { caseId, disposition: 'resolved', note: null, closedAt: new Date().toISOString() })]);
+    head = (await store.append(`case-${caseId}`, [caseworkEvent('CaseClosed', { caseId, disposition: 'resolved', note: null, closedAt: new Date().toISOString() })])).checkpoint;
     const projector = start({ maxAttempts: 2 });
     await until(() => caughtUp(projector));
     const { rows: letters } = await db.query<{ projection: string; event_type: string; error: string; attempts: number }>(
@@ -113,19 +122,19 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     const a = start({ owner: 'projector-a' });
     await until(async () => (await a.status()).every((s) => s.owner === 'projector-a'));
     const b = start({ owner: 'projector-b' });
-    await appendCaseStory(store);
+    await story();
     await until(() => caughtUp(a));
     expect((await b.status()).map((s) => s.owner)).toEqual(caseworkProjections.map(() => 'projector-a'));
     await a.stop();
     await until(async () => (await b.status()).every((s) => s.owner === 'projector-b'));
-    await appendCaseStory(store);
+    await story();
     await until(() => caughtUp(b));
-    expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
   });
 
   it('rebuilds blue/green while the live tables serve, resumes after a crash, and swaps in the same schema', async () => {
-    await appendCaseStory(store);
-    await appendCaseStory(store);
+    await story();
+    await story();
     const projector = start();
     await until(() => caughtUp(projector));
     const live = await dumpTables(db, caseworkProjections);
@@ -149,12 +158,12 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     expect(shadow[0].n).toBeGreaterThan(0);
     // New events arrive during the second run, which resumes and swaps.
     const resumed = rebuildProjection({ store, db, projection: timeline, batchSize: 5, leaseMs: 1_000 });
-    await appendCaseStory(store);
+    await story();
     const result = await resumed;
     expect(result.events).toBeGreaterThan(0);
-    await appendCaseStory(store);
+    await story();
     await until(() => caughtUp(projector));
-    expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
     expect(await readModels.pendingSchemaChanges()).toEqual([]);
     const { rows: leftovers } = await db.query(`SELECT name FROM projection_checkpoints WHERE name LIKE '%~rebuild'`);
     expect(leftovers).toEqual([]);

@@ -16,7 +16,7 @@ export function caseworkEvent(type: string, data: Record<string, unknown>, recor
 }
 
 /** One person's case from opening to a placed shelter referral: 12 events over 3 streams. */
-export async function appendCaseStory(store: EventStore): Promise<{ personId: string; caseId: string; referralId: string; followUpId: string }> {
+export async function appendCaseStory(store: EventStore): Promise<{ personId: string; caseId: string; referralId: string; followUpId: string; checkpoint: string }> {
   const personId = randomUUID();
   const caseId = randomUUID();
   const referralId = randomUUID();
@@ -49,11 +49,11 @@ export async function appendCaseStory(store: EventStore): Promise<{ personId: st
     caseworkEvent('ReferralAccepted', { referralId, note: null, acceptedAt: at(30) }),
     caseworkEvent('ReferralServiceStarted', { referralId, startedAt: at(90), note: null, recordedAt: at(90) }),
   ]);
-  await store.append(`case-${caseId}`, [
+  const last = await store.append(`case-${caseId}`, [
     caseworkEvent('FollowUpCompleted', { caseId, followUpId, outcome: 'met', note: null, completedAt: at(120) }),
     caseworkEvent('RiskLevelChanged', { caseId, from: 'medium', to: 'low', reason: 'r', changedAt: at(121) }),
   ]);
-  return { personId, caseId, referralId, followUpId };
+  return { personId, caseId, referralId, followUpId, checkpoint: last.checkpoint };
 }
 
 /** Every row of each table, in key order, as JSON. */
@@ -68,8 +68,12 @@ export async function dumpTables(db: SqlDatabase, projections: readonly Projecti
   return dump;
 }
 
-/** Replays the whole store into fresh shadow tables (`<table>__next`) and dumps them. */
-export async function freshReplay(db: SqlDatabase, store: EventStore, projections: readonly Projection[]): Promise<Record<string, unknown[]>> {
+/**
+ * Replays the whole store, up to `until` (a checkpoint every event of interest is at or before),
+ * into fresh shadow tables (`<table>__next`) and dumps them. Why `until`: delivery stops below the
+ * oldest transaction open anywhere on the server, so "nothing more to read" can come early.
+ */
+export async function freshReplay(db: SqlDatabase, store: EventStore, projections: readonly Projection[], until?: string): Promise<Record<string, unknown[]>> {
   for (const projection of projections) {
     for (const table of projection.tables) {
       await db.exec(`DROP TABLE IF EXISTS ${shadowTables(table.name)}; CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL)`);
@@ -78,7 +82,11 @@ export async function freshReplay(db: SqlDatabase, store: EventStore, projection
   let after: string | undefined;
   for (;;) {
     const batch = await store.readAll({ after, maxCount: 1000 });
-    if (batch.events.length === 0) break;
+    if (batch.events.length === 0) {
+      if (until === undefined || (after !== undefined && store.compareCheckpoints(after, until) >= 0)) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      continue;
+    }
     await db.transaction(async (tx) => {
       for (const projection of projections) await projectBatch(tx, projection, batch.events, shadowTables);
     });
@@ -87,16 +95,6 @@ export async function freshReplay(db: SqlDatabase, store: EventStore, projection
   const dump = await dumpTables(db, projections, shadowTables);
   for (const projection of projections) for (const table of projection.tables) await db.exec(`DROP TABLE ${shadowTables(table.name)}`);
   return dump;
-}
-
-/** The store's last checkpoint (undefined when empty). */
-export async function storeHead(store: EventStore): Promise<string | undefined> {
-  let checkpoint: string | undefined;
-  for (;;) {
-    const batch = await store.readAll({ after: checkpoint, maxCount: 5000 });
-    if (batch.events.length === 0) return checkpoint;
-    checkpoint = batch.checkpoint;
-  }
 }
 
 export async function until(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
