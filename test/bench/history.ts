@@ -468,8 +468,7 @@ class CaseSimulator {
     // Consent first when the person has none covering the provider (usually asked at the visit).
     const consents = Object.values(person.state.consents).filter((consent) => consent.revokedAt === null && (consent.expiresAt === null || Date.parse(consent.expiresAt) > at));
     if (consents.length === 0 && r.chance(0.85)) {
-      // attempt, not run: the person's stream may already be later than `at` (a returning person),
-      // and the domain then refuses an expiry that is past by its clock; the referral falls back.
+      // attempt: a returning person's stream may already be later than `at` (an expiry now past).
       person.attempt(
         {
           type: 'GrantConsent',
@@ -543,7 +542,7 @@ export async function generateHistory(store: EventStore, options: HistoryOptions
       const back = returning.length > 0 && random.chance(0.1) ? returning[random.int(0, returning.length - 1)] : undefined;
       const person = back && !back.state.erased ? back : simulator.newPerson(openedAt - 5 * 60_000, random.pick(TEAMS));
       const plan = simulator.simulate(person, openedAt, random.int(3, 11), random.int(3, 120), { erase: !back && random.chance(0.004), reopenings: random.chance(0.1) ? 1 : 0 });
-      if (!back) {
+      if (person !== back) {
         summary.people++;
         if (returning.length < 5000) returning.push(person);
         else returning[random.int(0, returning.length - 1)] = person;

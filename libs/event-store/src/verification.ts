@@ -51,7 +51,7 @@ export interface StoredPage {
 export async function* prefetchedPages(
   store: EventStore,
   nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>,
-  ahead = 1,
+  ahead = 2,
 ): AsyncGenerator<StoredPage> {
   const reads: Promise<StoredPage>[] = [];
   let previous: StreamHead[] | undefined;
