@@ -55,7 +55,13 @@ describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
     expectProblem(await officer.get('/api/caseload'), 403);
     // Each listed case was a read, and is in the access log.
     const log = expectStatus(await auditor.get(`/api/audit/access-log?caseId=${caseId}`), 200);
-    expect(log.items.some((entry: { endpoint: string; actor: { id: string } }) => entry.endpoint === 'GET /api/caseload' && entry.actor.id === worker.sub)).toBe(true);
+    const fromCaseload = log.items.filter((entry: { endpoint: string; actor: { id: string } }) => entry.endpoint === 'GET /api/caseload' && entry.actor.id === worker.sub);
+    expect(fromCaseload.map((entry: { recordType: string; recordId: string }) => [entry.recordType, entry.recordId])).toEqual(
+      expect.arrayContaining([
+        ['case', caseId],
+        ['person', personId],
+      ]),
+    );
   });
 
   it('pages the caseload with a cursor, and filters by worker and status', async () => {
@@ -80,6 +86,9 @@ describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
     } while (cursor);
     expect(seen.sort()).toEqual([...cases].sort());
     expectProblem(await worker.get('/api/caseload?cursor=bogus!'), 400);
+    // Well-formed but forged: its parts are checked before they reach a query.
+    expectProblem(await worker.get(`/api/caseload?cursor=${Buffer.from('["x"]').toString('base64url')}`), 400);
+    expectProblem(await worker.get(`/api/referrals?cursor=${Buffer.from('["yesterday","x"]').toString('base64url')}`), 400);
     expectProblem(await worker.get('/api/caseload?limit=500'), 400);
     expectProblem(await worker.get('/api/caseload?colour=blue'), 400);
   });
@@ -105,6 +114,11 @@ describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
     expect(officerText).not.toContain('Harbor House');
     expect(officerText).not.toContain('ground-floor');
     expectProblem(await otherTeam.get(`/api/cases/${caseId}/timeline`), 404);
+    // The worker's page showed the referral's details: that read is logged too; the officer's did not.
+    const log = expectStatus(await auditor.get(`/api/audit/access-log?caseId=${caseId}`), 200);
+    const timelineReads = log.items.filter((entry: { endpoint: string }) => entry.endpoint === 'GET /api/cases/:id/timeline');
+    expect(timelineReads.filter((entry: { recordType: string; actor: { id: string } }) => entry.recordType === 'referral').map((entry: { actor: { id: string } }) => entry.actor.id)).toContain(worker.sub);
+    expect(timelineReads.some((entry: { recordType: string; actor: { id: string } }) => entry.recordType === 'referral' && entry.actor.id === officer.sub)).toBe(false);
   });
 
   it('lists referrals with time to first response and SLA breach', async () => {

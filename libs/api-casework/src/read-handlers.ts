@@ -77,9 +77,13 @@ export class GetCaseloadHandler implements IQueryHandler<GetCaseload> {
         now: new Date().toISOString(),
       }),
     );
+    // Each line shows a case and its person's name: both are reads.
     await this.accessLog.recordMany(
       actor,
-      page.items.map((item) => ({ recordType: 'case', recordId: item.caseId, recordTeam: item.team, caseId: item.caseId, endpoint: 'GET /api/caseload' })),
+      page.items.flatMap((item) => [
+        { recordType: 'case' as const, recordId: item.caseId, recordTeam: item.team, caseId: item.caseId, endpoint: 'GET /api/caseload' },
+        { recordType: 'person' as const, recordId: item.personId, recordTeam: item.team, caseId: item.caseId, endpoint: 'GET /api/caseload' },
+      ]),
     );
     const items = await Promise.all(
       page.items.map(async (item) => ({
@@ -120,7 +124,12 @@ export class GetTimelineHandler implements IQueryHandler<GetTimeline> {
     const visibilities = can(actor, 'case.note.confidential.read') ? ['team', 'referral', 'confidential'] : ['team', 'referral'];
     const referralDetails = can(actor, 'referral.read');
     const page = await paged(() => timeline(this.readSide.dataSource, { caseId, visibilities, cursor: query.cursor, limit: query.limit ?? 200 }));
-    await this.accessLog.record(actor, { recordType: 'case', recordId: caseId, recordTeam: state.team, caseId, endpoint: 'GET /api/cases/:id/timeline' });
+    // The case, and each referral whose details the page shows.
+    const referrals = referralDetails ? [...new Set(page.items.filter((e) => e.visibility === 'referral').map((e) => String(e.data.referralId)))] : [];
+    await this.accessLog.recordMany(actor, [
+      { recordType: 'case', recordId: caseId, recordTeam: state.team, caseId, endpoint: 'GET /api/cases/:id/timeline' },
+      ...referrals.map((referralId) => ({ recordType: 'referral' as const, recordId: referralId, recordTeam: state.team, caseId, endpoint: 'GET /api/cases/:id/timeline' })),
+    ]);
     const items = await Promise.all(
       page.items.map(async (entry) => {
         const withheld = entry.visibility === 'referral' && !referralDetails;

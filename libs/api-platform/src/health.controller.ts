@@ -7,10 +7,14 @@ import { Public } from './auth/auth.guard';
 import { ReadSide } from './read-side';
 import { EVENT_STORE } from './tokens';
 
+const METRICS_TTL_MS = 5_000;
+
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
+  private lastStatus?: { at: number; status: ReturnType<typeof projectionStatus> };
+
   constructor(
     private readonly health: HealthCheckService,
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -65,7 +69,13 @@ export class HealthController {
   @Header('Content-Type', 'text/plain; version=0.0.4')
   @ApiOperation({ summary: 'Projection metrics (Prometheus text): events and seconds behind, events projected, dead letters' })
   async metrics(): Promise<string> {
-    const status = await projectionStatus(this.store, this.readSide.readModels.db, caseworkProjections.map((p) => p.name));
+    // Public and read off the log (up to 10,000 events per projection): at most one reading every
+    // few seconds, however often it is scraped.
+    if (!this.lastStatus || Date.now() - this.lastStatus.at > METRICS_TTL_MS) {
+      this.lastStatus = { at: Date.now(), status: projectionStatus(this.store, this.readSide.readModels.db, caseworkProjections.map((p) => p.name)) };
+      this.lastStatus.status.catch(() => (this.lastStatus = undefined));
+    }
+    const status = await this.lastStatus.status;
     const metric = (name: string, help: string, value: (s: (typeof status)[number]) => number) =>
       [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...status.map((s) => `${name}{projection="${s.name}"} ${value(s)}`)].join('\n');
     return [

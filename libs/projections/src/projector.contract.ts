@@ -170,4 +170,33 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     const status = await projectionStatus(store, db, ['timeline']);
     expect(status[0].eventsProjected).toBe(48);
   });
+
+  it('takes its projection back after a rebuild took the lease while nothing was arriving', async () => {
+    await story();
+    const projector = start({ leaseMs: 300 });
+    await until(() => caughtUp(projector));
+    await rebuildProjection({ store, db, projection: caseworkProjections[3], leaseMs: 300 });
+    // Idle for several lease periods: the heartbeat, not a batch, finds the lease gone.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await story();
+    await until(() => caughtUp(projector), 10_000);
+    expect((await projector.status()).map((s) => s.owner)).toEqual(caseworkProjections.map(() => projector.owner));
+  });
+
+  if (adapter === 'postgres') {
+    it('migrates once when two processes start on a new database at the same time', async () => {
+      const fresh = await createTestDatabase('caseline_migrate');
+      const pools = [new PostgresDatabase({ connectionString: fresh.url, max: 2 }), new PostgresDatabase({ connectionString: fresh.url, max: 2 })];
+      try {
+        const opened = await Promise.all(pools.map((pool) => ReadModels.open(pool)));
+        expect(await opened[0].pendingSchemaChanges()).toEqual([]);
+        const { rows } = await pools[0].query<{ n: number }>(`SELECT count(*)::int AS n FROM read_model_migrations`);
+        expect(rows[0].n).toBe(1);
+        await Promise.all(opened.map((models) => models.close()));
+      } finally {
+        await Promise.all(pools.map((pool) => pool.close()));
+        await fresh.drop();
+      }
+    });
+  }
 });

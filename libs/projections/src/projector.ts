@@ -154,6 +154,7 @@ class ProjectionRunner {
   private subscription: Subscription | undefined;
   private wake: (() => void) | undefined;
   private fence = '';
+  private leaseLost: () => void = () => undefined;
 
   constructor(
     private readonly projection: Projection,
@@ -228,6 +229,8 @@ class ProjectionRunner {
       });
       this.log('info', 'projecting', { from: lease.checkpoint ?? 'the beginning' });
       const ended = new Promise<unknown>((resolve) => {
+        // A lost lease found by the heartbeat ends this round like a failed batch does.
+        this.leaseLost = () => resolve(new LeaseLostError(this.projection.name));
         this.subscription = store.subscribeToAll({
           after: lease.checkpoint,
           batchSize: this.options.batchSize ?? 500,
@@ -254,7 +257,7 @@ class ProjectionRunner {
           WHERE name = $1 AND owner = $2 AND fence = $3 RETURNING 1`,
         [this.projection.name, this.owner, this.fence, this.leaseMs],
       );
-      if (rows.length === 0) await this.subscription?.stop().catch(() => undefined);
+      if (rows.length === 0) this.leaseLost();
     } catch {
       // The next batch re-checks the fence; a missed heartbeat alone changes nothing.
     }
@@ -268,7 +271,17 @@ class ProjectionRunner {
 
 /** A failure of this event (or batch), as opposed to losing the lease or the database. */
 function isRetryable(error: unknown): boolean {
-  return !(error instanceof LeaseLostError) && !(error instanceof StoreUnavailableError) && !isConnectionFailure(error);
+  return !(error instanceof LeaseLostError) && !(error instanceof StoreUnavailableError) && !isConnectionFailure(error) && !isTransient(error);
+}
+
+/**
+ * Failures of the moment, not of the event: deadlocks and serialization failures (class 40),
+ * resources (53), lock waits (55P03), cancellations and timeouts (57014). The runner restarts from
+ * its checkpoint rather than parking events that nothing is wrong with.
+ */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('40') || code.startsWith('53') || code === '55P03' || code === '57014');
 }
 
 export interface WriterOptions {

@@ -7,11 +7,19 @@ import { CaseRow, PersonRow, ReferralRow, TimelineEntryRow } from './read-models
 /** An opaque keyset cursor: the sort key of the last row of the previous page. */
 export const encodeCursor = (parts: readonly string[]): string => Buffer.from(JSON.stringify(parts)).toString('base64url');
 
-export function decodeCursor(cursor: string | undefined, length: number): string[] | undefined {
+type CursorPart = 'uuid' | 'instant' | 'integer';
+const CURSOR_PART: Record<CursorPart, (value: string) => boolean> = {
+  uuid: (value) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value),
+  instant: (value) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/.test(value) && !Number.isNaN(Date.parse(value)),
+  integer: (value) => /^\d{1,18}$/.test(value),
+};
+
+/** The parts of a cursor this service gave out, each checked for its kind (a forged one is a 400, not a database error). */
+export function decodeCursor(cursor: string | undefined, kinds: readonly CursorPart[]): string[] | undefined {
   if (cursor === undefined) return undefined;
   try {
     const parts = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
-    if (Array.isArray(parts) && parts.length === length && parts.every((part) => typeof part === 'string' && part.length <= 100)) return parts;
+    if (Array.isArray(parts) && parts.length === kinds.length && parts.every((part, i) => typeof part === 'string' && CURSOR_PART[kinds[i]](part))) return parts;
   } catch {
     // falls through to the error below
   }
@@ -56,7 +64,7 @@ export interface CaseloadItem {
 
 /** The caseload: cases in case-id order (a stable keyset), with overdue follow-ups and open referrals. */
 export async function caseload(dataSource: DataSource, filter: CaseloadFilter): Promise<{ items: CaseloadItem[]; nextCursor: string | null }> {
-  const after = decodeCursor(filter.cursor, 1);
+  const after = decodeCursor(filter.cursor, ['uuid']);
   const query = dataSource
     .getRepository(CaseRow)
     .createQueryBuilder('c')
@@ -115,7 +123,7 @@ export async function timeline(
   dataSource: DataSource,
   filter: { caseId: string; visibilities: readonly string[]; cursor?: string; limit: number },
 ): Promise<{ items: TimelineEntry[]; nextCursor: string | null }> {
-  const after = decodeCursor(filter.cursor, 2);
+  const after = decodeCursor(filter.cursor, ['instant', 'integer']);
   const query = dataSource
     .getRepository(TimelineEntryRow)
     .createQueryBuilder('t')
@@ -148,7 +156,7 @@ export interface ReferralFilter {
 
 /** Referrals, newest first, with time to first response and whether the response SLA was breached. */
 export async function referralList(dataSource: DataSource, filter: ReferralFilter) {
-  const after = decodeCursor(filter.cursor, 2);
+  const after = decodeCursor(filter.cursor, ['instant', 'uuid']);
   const query = dataSource.getRepository(ReferralRow).createQueryBuilder('r').orderBy('r.made_at', 'DESC').addOrderBy('r.referral_id', 'DESC').limit(filter.limit + 1);
   if (filter.team !== undefined) query.andWhere('r.team = :team', { team: filter.team });
   if (filter.caseId !== undefined) query.andWhere('r.case_id = :caseId', { caseId: filter.caseId });

@@ -74,6 +74,9 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   const report = (phase: RebuildProgress['phase']) =>
     options.onProgress?.({ projections: projections.map((p) => p.name), events, rate: (events - resumedEvents) / Math.max(0.001, (Date.now() - started) / 1000), phase });
 
+  /** The live projections' leases, once the rebuild has taken them (kept alive while it catches up). */
+  const live: { name: string; fence: string; checkpoint: string | undefined }[] = [];
+
   /** The earliest checkpoint among the writers: where reading starts. */
   const earliest = () =>
     writers.map((writer) => writer.checkpoint).reduce<string | undefined | null>((min, c) => (min === null ? c : min === undefined || c === undefined ? undefined : compare(c, min) < 0 ? c : min), null) ??
@@ -89,8 +92,13 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
       if (batch.events.length === 0) return;
       const more = batch.events.length === batchSize;
       if (more || untilEmpty) next = store.readAll({ after: batch.checkpoint, maxCount: batchSize });
-      await projectTogether(db, writers, batch.events, batch.checkpoint as string, compare);
-      for (const lease of leases) await extendLease(db, lease.name, owner, lease.fence, leaseMs);
+      try {
+        await projectTogether(db, writers, batch.events, batch.checkpoint as string, compare);
+      } catch (error) {
+        next.catch(() => undefined); // the read ahead is abandoned with the rebuild
+        throw error;
+      }
+      for (const lease of [...leases, ...live]) await extendLease(db, lease.name, owner, lease.fence, leaseMs);
       events += batch.events.length;
       report('filling');
       if (!more && !untilEmpty) return;
@@ -102,10 +110,13 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   // Pause the live projections: take their leases (raising their fences, so a batch in flight
   // fails to commit), then bring the shadows to the head and swap in one transaction.
   report('swapping');
-  const live: { name: string; fence: string; checkpoint: string | undefined }[] = [];
   for (const projection of projections) live.push({ name: projection.name, ...(await takeLease(db, projection.name, owner, leaseMs)) });
   await fill(true);
   await db.transaction(async (tx) => {
+    // All live tables at once, in the order the queries take them (cases, people, referrals…):
+    // a reader holding one and waiting for another cannot then deadlock with the swap.
+    const tables = projections.flatMap((projection) => projection.tables.map((table) => table.name));
+    await tx.query(`LOCK TABLE ${[...tables].sort((a, b) => lockRank(a) - lockRank(b) || a.localeCompare(b)).join(', ')} IN ACCESS EXCLUSIVE MODE`);
     for (const [i, projection] of projections.entries()) {
       const name = rebuildName(projection.name);
       await lockProjection(tx, name, leases[i].fence, writers[i].checkpoint);
@@ -155,6 +166,9 @@ async function indexesOf(db: SqlQueryable, relation: string): Promise<{ name: st
   );
   return rows.map((row) => ({ name: row.name, shape: row.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ /, '$1') }));
 }
+
+const LOCK_ORDER = ['rm_cases', 'rm_people', 'rm_referrals'];
+const lockRank = (table: string) => (LOCK_ORDER.includes(table) ? LOCK_ORDER.indexOf(table) : LOCK_ORDER.length);
 
 async function extendLease(db: SqlQueryable, name: string, owner: string, fence: string, leaseMs: number): Promise<void> {
   await db.query(

@@ -21,12 +21,22 @@ export class ReadModels {
 
   static async open(db: SqlDatabase, options: { migrations?: (new () => MigrationInterface)[] } = {}): Promise<ReadModels> {
     // Migrations run on a data source of their own whose transactions hold the migration lock.
-    const migrator = dataSourceFor(sqlDatabaseDriver(db, { lockOnBegin: MIGRATION_LOCK }), options.migrations ?? migrations);
-    await migrator.initialize();
-    try {
-      await migrator.runMigrations({ transaction: 'all' });
-    } finally {
-      await migrator.destroy();
+    // TypeORM looks at its migrations table before that transaction, so two processes starting at
+    // once can both see a migration as pending: the second then fails inside the lock (the tables
+    // exist), rolls back, and looks again — by then the first has recorded the migration.
+    for (let attempt = 1; ; attempt++) {
+      const migrator = dataSourceFor(sqlDatabaseDriver(db, { lockOnBegin: MIGRATION_LOCK }), options.migrations ?? migrations);
+      await migrator.initialize();
+      try {
+        await migrator.runMigrations({ transaction: 'all' });
+        break;
+      } catch (error) {
+        const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
+        // 42P07 duplicate table, 23505 unique violation (two creating the migrations table).
+        if (attempt >= 3 || (code !== '42P07' && code !== '23505')) throw error;
+      } finally {
+        await migrator.destroy();
+      }
     }
     const dataSource = dataSourceFor(sqlDatabaseDriver(db), []);
     await dataSource.initialize();
