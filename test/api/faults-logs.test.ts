@@ -282,4 +282,20 @@ describe('faults and logs on postgres', () => {
     expect(notClientErrors).toEqual([]);
     expect(serverErrors(api, [503])).toEqual([]);
   });
+
+  it('logs an unexpected error with its correlation id (and answers a bare 500)', async () => {
+    const { caseId } = await openCase(worker);
+    // A fault that is ours, not the client's nor the network's: the access log's table is gone.
+    await api.db.exec('ALTER TABLE access_log RENAME TO access_log_away');
+    try {
+      const response = await worker.get(`/api/cases/${caseId}`, { 'X-Correlation-Id': 'probe-unexpected-0001' });
+      expectProblem(response, 500);
+    } finally {
+      await api.db.exec('ALTER TABLE access_log_away RENAME TO access_log');
+    }
+    const lines = parsedLogs(api).filter((line) => line.msg === 'unexpected error');
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.stringify(lines)).toContain('access_log');
+    expect(JSON.stringify(lines)).toContain('probe-unexpected-0001');
+  });
 });

@@ -1,4 +1,5 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
 import type { ValidationError } from 'class-validator';
 import type { FastifyReply } from 'fastify';
 import { DomainError } from '@caseline/domain';
@@ -72,7 +73,9 @@ interface Problem {
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('errors');
+  // The request-scoped pino logger, not Nest's static Logger: lines of the static one did not reach
+  // the configured log stream (found in review; test/api/faults-logs.test.ts now checks).
+  constructor(@Inject(PinoLogger) private readonly logger: PinoLogger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
