@@ -45,11 +45,12 @@ import {
 } from '@event-driven-io/emmett-postgresql';
 import { pongoClient } from '@event-driven-io/pongo';
 import { Client, Pool } from 'pg';
-import { caseEventTypes, referralEventTypes, type CaselineEvent } from '@caseline/domain';
-import type { EventMetadata, RecordedEvent } from '@caseline/event-store';
+import { caseEventTypes, referralEventTypes, streamCategories, type CaselineEvent } from '@caseline/domain';
+import { canonicalJson, PostgresDatabase, SqlEventStore, type EventMetadata, type RecordedEvent } from '@caseline/event-store';
 import { caseworkProjections, type Projection, type Row, type Rows } from '@caseline/projections';
 import { createTestDatabase } from '@caseline/event-store/testing';
 import { table } from './bench-kit';
+import { generateHistory } from './history';
 
 // ---------------------------------------------------------------------------------------------
 // Public surface
@@ -865,212 +866,8 @@ function appendCall(streamId: string, events: EmmettEvent[]): string {
 const redact = (url: string): string => url.replace(/\/\/[^@/]*@/, '//…@');
 
 // ---------------------------------------------------------------------------------------------
-// Standalone check: ~20,000 generated events, Emmett's rebuild, and a document-by-document
+// Standalone check: ~20,000 events of the benchmarks' history, Emmett's rebuild, and a document-by-document
 // comparison with what our projections compute from the same events.
-
-/** Deterministic pseudo-random numbers (mulberry32), so every run generates the same story shapes. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface Command {
-  at: number;
-  streamId: string;
-  events: { type: string; data: Record<string, unknown> }[];
-}
-
-/** A few hundred people, each with a case (welfare checks, notes, follow-ups, closures) and referrals. */
-export function generateCasework(cases: number, seed = 7): CaselineEventLike[] {
-  const rand = random(seed);
-  const pick = <T>(values: readonly T[]): T => values[Math.floor(rand() * values.length)];
-  const teams = ['north', 'south', 'east'];
-  const workers = ['sw-1', 'sw-2', 'sw-3', 'sw-4', 'sw-5'];
-  const start = Date.UTC(2025, 0, 1);
-  const iso = (minutes: number) => new Date(start + minutes * 60_000).toISOString();
-  const commands: Command[] = [];
-  for (let c = 0; c < cases; c++) {
-    const team = pick(teams);
-    const personId = randomUUID();
-    const caseId = randomUUID();
-    const person = `person-${personId}`;
-    const kase = `case-${caseId}`;
-    let t = Math.floor(rand() * 200_000);
-    const next = () => (t += 1 + Math.floor(rand() * 600));
-    const at0 = next();
-    commands.push({
-      at: at0,
-      streamId: person,
-      events: [
-        { type: 'PersonRegistered', data: { personId, givenName: 'enc:given', familyName: 'enc:family', dateOfBirth: null, phone: null, registeredAt: iso(at0) } },
-      ],
-    });
-    const consentId = randomUUID();
-    const at1 = next();
-    commands.push({
-      at: at1,
-      streamId: person,
-      events: [{ type: 'ConsentGranted', data: { personId, consentId, scope: 'referral-sharing', recipients: ['any'], expiresAt: null, grantedAt: iso(at1) } }],
-    });
-    const at2 = next();
-    let risk = pick(['low', 'medium', 'high']);
-    commands.push({
-      at: at2,
-      streamId: kase,
-      events: [
-        {
-          type: 'CaseOpened',
-          data: { caseId, personId, team, reason: pick(['homelessness', 'mental_health', 'welfare_concern', 'elder_welfare']), risk, summary: 's', cadIncidentId: null, openedAt: iso(at2) },
-        },
-      ],
-    });
-    let worker: string | null = null;
-    let open = true;
-    let reopened = false;
-    const scheduled: string[] = [];
-    const steps = 20 + Math.floor(rand() * 25);
-    for (let s = 0; s < steps; s++) {
-      const at = next();
-      const roll = rand();
-      if (!open) {
-        if (reopened || roll > 0.3) break;
-        reopened = true;
-        open = true;
-        commands.push({ at, streamId: kase, events: [{ type: 'CaseReopened', data: { caseId, reason: 'back', reopenedAt: iso(at) } }] });
-        continue;
-      }
-      if (worker === null || roll < 0.04) {
-        const workerId = pick(workers);
-        commands.push({ at, streamId: kase, events: [{ type: 'CaseAssigned', data: { caseId, workerId, previousWorkerId: worker, assignedAt: iso(at) } }] });
-        worker = workerId;
-      } else if (roll < 0.45) {
-        commands.push({
-          at,
-          streamId: kase,
-          events: [
-            {
-              type: 'WelfareCheckRecorded',
-              data: {
-                caseId,
-                welfareCheckId: randomUUID(),
-                performedAt: iso(at - Math.floor(rand() * 120)),
-                location: 'enc:loc',
-                outcome: pick(['safe', 'assistance_provided', 'no_contact']),
-                observations: 'enc:obs',
-                recordedAt: iso(at),
-              },
-            },
-          ],
-        });
-      } else if (roll < 0.58) {
-        commands.push({ at, streamId: kase, events: [{ type: 'NoteAdded', data: { caseId, noteId: randomUUID(), body: 'enc:note', visibility: pick(['team', 'confidential']), addedAt: iso(at) } }] });
-      } else if (roll < 0.75) {
-        const followUpId = randomUUID();
-        scheduled.push(followUpId);
-        commands.push({
-          at,
-          streamId: kase,
-          events: [{ type: 'FollowUpScheduled', data: { caseId, followUpId, dueAt: iso(at + 60 + Math.floor(rand() * 20_000)), assigneeId: worker, purpose: 'visit', scheduledAt: iso(at) } }],
-        });
-      } else if (roll < 0.88 && scheduled.length) {
-        const [followUpId] = scheduled.splice(Math.floor(rand() * scheduled.length), 1);
-        const completed = rand() < 0.85;
-        commands.push({
-          at,
-          streamId: kase,
-          events: [
-            completed
-              ? { type: 'FollowUpCompleted', data: { caseId, followUpId, outcome: 'met', note: null, completedAt: iso(at) } }
-              : { type: 'FollowUpCancelled', data: { caseId, followUpId, reason: 'not needed', cancelledAt: iso(at) } },
-          ],
-        });
-      } else if (roll < 0.93) {
-        const to = pick(['low', 'medium', 'high'].filter((level) => level !== risk));
-        commands.push({ at, streamId: kase, events: [{ type: 'RiskLevelChanged', data: { caseId, from: risk, to, reason: 'r', changedAt: iso(at) } }] });
-        risk = to;
-      } else if (s > steps / 2) {
-        // Closing cancels the scheduled follow-ups first, in the same append (as the domain does).
-        const cancellations = scheduled.splice(0).map((followUpId) => ({ type: 'FollowUpCancelled', data: { caseId, followUpId, reason: 'case_closed', cancelledAt: iso(at) } }));
-        commands.push({
-          at,
-          streamId: kase,
-          events: [...cancellations, { type: 'CaseClosed', data: { caseId, disposition: pick(['resolved', 'linked_to_services', 'moved_away']), note: null, closedAt: iso(at) } }],
-        });
-        open = false;
-      }
-    }
-    const referrals = Math.floor(rand() * 4);
-    for (let r = 0; r < referrals; r++) {
-      const referralId = randomUUID();
-      const stream = `referral-${referralId}`;
-      let rt = at2 + 30 + Math.floor(rand() * 5_000);
-      const step = () => (rt += 10 + Math.floor(rand() * 2_000));
-      const made = step();
-      commands.push({
-        at: made,
-        streamId: stream,
-        events: [
-          {
-            type: 'ReferralMade',
-            data: {
-              referralId,
-              caseId,
-              personId,
-              team,
-              type: pick(['shelter', 'housing', 'food', 'medical']),
-              provider: { name: pick(['Harbor House', 'Green Pantry', 'Metro Clinic']) },
-              urgency: pick(['routine', 'urgent']),
-              notes: null,
-              consentBasis: { kind: 'consent', consentId },
-              madeAt: iso(made),
-            },
-          },
-        ],
-      });
-      const path = rand();
-      const at = step();
-      if (path < 0.15) commands.push({ at, streamId: stream, events: [{ type: 'ReferralRevoked', data: { referralId, reason: 'r', revokedAt: iso(at) } }] });
-      else if (path < 0.35) commands.push({ at, streamId: stream, events: [{ type: 'ReferralDeclined', data: { referralId, by: pick(['provider', 'client']), reason: 'r', declinedAt: iso(at) } }] });
-      else if (path < 0.9) {
-        commands.push({ at, streamId: stream, events: [{ type: 'ReferralAccepted', data: { referralId, note: null, acceptedAt: iso(at) } }] });
-        const started = step();
-        commands.push({ at: started, streamId: stream, events: [{ type: 'ReferralServiceStarted', data: { referralId, startedAt: iso(started - 5), note: null, recordedAt: iso(started) } }] });
-        if (rand() < 0.7) {
-          const closed = step();
-          commands.push({ at: closed, streamId: stream, events: [{ type: 'ReferralClosed', data: { referralId, outcome: pick(['service_received', 'failed']), note: null, closedAt: iso(closed) } }] });
-        }
-      }
-    }
-    if (rand() < 0.1) {
-      const at = next();
-      commands.push({ at, streamId: person, events: [{ type: 'PersonDetailsCorrected', data: { personId, changes: { givenName: 'enc:given2' }, correctedAt: iso(at) } }] });
-    }
-  }
-  // Store order: commands by time (a stable sort, so each stream keeps its order).
-  commands.sort((a, b) => a.at - b.at);
-  const actors = new Map(teams.map((team) => [team, { id: `sw-${team}`, name: `Worker ${team}`, role: 'social_worker', team }]));
-  return commands.flatMap((command) =>
-    command.events.map((event) => ({
-      streamId: command.streamId,
-      type: event.type,
-      data: event.data,
-      metadata: {
-        eventId: randomUUID(),
-        actor: actors.get(teams[command.at % teams.length]) as EventMetadata['actor'],
-        correlationId: randomUUID(),
-        causationId: randomUUID(),
-        recordedAt: iso(command.at),
-        schemaVersion: 1,
-      },
-    })),
-  );
-}
 
 /** Our projections' final rows for `events`, computed in memory with their own `apply`. */
 function ourRows(events: readonly CaselineEventLike[]): Map<string, Map<string, Row>> {
@@ -1123,18 +920,8 @@ async function compareWithOurs(connectionString: string, events: readonly Caseli
   return report;
 }
 
-/** JSON with object keys sorted (JSONB does not keep key order). */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
-}
+// JSONB does not keep key order: values are compared in canonical JSON.
+const canonical = (value: unknown): string => (value === undefined ? 'undefined' : canonicalJson(value));
 
 function compare(ours: Map<string, Row>, theirs: Map<string, Row>, skip: string[]): [string, string, string] {
   let same = 0;
@@ -1150,12 +937,22 @@ function compare(ours: Map<string, Row>, theirs: Map<string, Row>, skip: string[
 }
 
 async function main(): Promise<void> {
-  const cases = Number(process.env.CHECK_CASES ?? 560);
-  const events = generateCasework(cases);
-  console.log(`generated ${events.length} events (${cases} cases with their people and referrals)`);
+  const cases = Number(process.env.CHECK_CASES ?? 1_700);
   const database = await createTestDatabase('caseline_emmett_check');
   let emmettDatabase: EmmettProjectionRebuildResult['emmettDatabase'];
   try {
+    // The benchmarks' own history (test/bench/history.ts), read back in store order.
+    const store = await SqlEventStore.open(new PostgresDatabase({ connectionString: database.url, max: 8 }), { categories: streamCategories });
+    await generateHistory(store, { cases, seed: 7 });
+    const events: RecordedEvent[] = [];
+    for (let after: string | undefined; ; ) {
+      const batch = await store.readAll({ after, maxCount: 5_000 });
+      if (batch.events.length === 0) break;
+      events.push(...batch.events);
+      after = batch.checkpoint;
+    }
+    await store.close();
+    console.log(`generated ${events.length} events (${cases} cases with their people and referrals)`);
     const batches = function* (): Generator<CaselineEventLike[]> {
       for (let i = 0; i < events.length; i += 1_000) yield events.slice(i, i + 1_000);
     };
