@@ -1,9 +1,9 @@
 import 'reflect-metadata';
 import pino from 'pino';
+import { ProgressBar } from '@caseline/audit';
 import { SqlEventStore } from '@caseline/event-store';
 import { caseworkProjections, Projector, projectionStatus, ReadModels, rebuildProjections } from '@caseline/projections';
 import { EnvironmentError, openEnvironment } from './environment';
-import { ProgressBar } from './progress-bar';
 
 // The projections as their own process (scale-out), and the operator's commands on them.
 //   projector                     run every projection (one active projector per projection; start two for failover)
@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
       const total = store instanceof SqlEventStore ? Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events`)).rows[0].n) : 0;
       // One pass over the log for every selected projection.
       const label = `rebuild ${selected.map((p) => p.name).join(',')}`;
-      const bar = new ProgressBar(label, total);
+      const bar = new ProgressBar(process.stderr, label, total);
       let seen = 0;
       const result = await rebuildProjections({
         store,

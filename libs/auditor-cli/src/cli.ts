@@ -1,7 +1,18 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { CaseReplay, CaseSnapshots, DigestSigner, exportCaseHistory, exportDigest, parseDigest, verifyDigest, type SealedValues } from '@caseline/audit';
+import {
+  CaseReplay,
+  CaseSnapshots,
+  DigestSigner,
+  exportCaseHistory,
+  exportDigest,
+  parseDigest,
+  ProgressBar,
+  verifyDigest,
+  type ProgressOutput,
+  type SealedValues,
+} from '@caseline/audit';
 import { caseStream } from '@caseline/domain';
 import { measureStore, SqlEventStore, StoreUnavailableError, verifyStore, verifyStream, type EventStore, type SqlDatabase } from '@caseline/event-store';
 import {
@@ -18,7 +29,6 @@ import {
   type AppConfig,
   type AuthenticatedActor,
 } from '@caseline/platform';
-import { ProgressBar, type ProgressOutput } from './progress-bar';
 
 /** Where the CLI writes and what it reads; the real process's, or a test's. */
 export interface CliIo {

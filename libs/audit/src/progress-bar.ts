@@ -1,4 +1,4 @@
-import { formatDuration, ProgressMeter } from '@caseline/audit';
+import { formatDuration, ProgressMeter } from './progress';
 
 export interface ProgressOutput {
   write(text: string): unknown;
