@@ -16,6 +16,9 @@ import {
 
 // The read side through the API: caseload, timeline, referral list, outcomes, read-your-writes.
 
+// Starting the embedded database takes seconds on a busy machine; Jest's 5 s default is too tight.
+jest.setTimeout(60_000);
+
 describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
   let api: ApiHarness;
   let worker: Caller;
