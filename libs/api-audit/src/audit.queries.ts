@@ -131,9 +131,14 @@ export class GetCaseStateAtHandler implements IQueryHandler<GetCaseStateAt> {
 
   async execute({ actor, caseId, at }: GetCaseStateAt) {
     const record = await requireStreamInScope(this.streams, actor, caseStream(caseId));
-    await this.accessLog.record(actor, { ...record, endpoint: 'GET /api/audit/cases/:id/state' });
-    // Replayed through the domain's evolve, from the nearest snapshot (see CaseReplay).
-    const { version, recordedAt, state } = await this.audit.replay.stateAt(caseId, at);
+    // Replayed through the domain's evolve, from the nearest snapshot (see CaseReplay), while the
+    // read is recorded. Why together: nothing is answered before the record is committed (should it
+    // fail, so does the request, and the state replayed meanwhile is dropped unseen), but the
+    // replay need not wait for that commit's flush to disk.
+    const [, { version, recordedAt, state }] = await Promise.all([
+      this.accessLog.record(actor, { ...record, endpoint: 'GET /api/audit/cases/:id/state' }),
+      this.audit.replay.stateAt(caseId, at),
+    ]);
     return { caseId, asOf: at.asOf ?? null, version, recordedAt, state };
   }
 }

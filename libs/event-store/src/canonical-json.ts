@@ -28,9 +28,6 @@ export function canonicalJson(value: unknown): string {
 
 const isSkipped = (value: unknown) => value === undefined || typeof value === 'function' || typeof value === 'symbol';
 
-const SAFE_INTEGER = /^-?(0|[1-9][0-9]{0,14})$/;
-const PLAIN_KEY = /^"[^\x00-\x21\\\\]*"$/;
-
 /**
  * canonicalJson(JSON.parse(text)) for `text` as PostgreSQL writes jsonb (`{"k": v, "k2": [1, 2]}`:
  * keys unique, ordered by length, ", " and ": " between), without building the value. Why: whole-
@@ -44,14 +41,29 @@ export function canonicalJsonOfJsonbText(text: string): string {
 }
 
 /**
+ * canonicalContent (see hash-chain) of an event whose data and metadata are jsonb text: the
+ * canonical JSON of {streamId, type, data, metadata}, whose keys sort as data, metadata, streamId,
+ * type, and whose two strings are written as JSON.stringify writes them.
+ */
+export function canonicalContentOfJsonbText(streamId: string, type: string, data: string, metadata: string): string {
+  return `{"data":${canonicalJsonOfJsonbText(data)},"metadata":${canonicalJsonOfJsonbText(metadata)},"streamId":${JSON.stringify(streamId)},"type":${JSON.stringify(type)}}`;
+}
+
+/**
  * The source of the functions above, to run them in a worker thread (see ContentHasher): they
  * use nothing but each other and the language, so their text is all a worker needs.
  */
 export const canonicalJsonSource = (): string =>
-  [`const isSkipped = ${isSkipped.toString()};`, `const SAFE_INTEGER = ${SAFE_INTEGER.toString()};`, `const PLAIN_KEY = ${PLAIN_KEY.toString()};`, canonicalJson.toString(), JsonbText.toString(), canonicalJsonOfJsonbText.toString()].join('\n');
+  [`const isSkipped = ${isSkipped.toString()};`, canonicalJson.toString(), JsonbText.toString(), canonicalJsonOfJsonbText.toString(), canonicalContentOfJsonbText.toString()].join('\n');
 
 class JsonbText {
   private i = 0;
+  /**
+   * Members (quoted key, canonical value) of the objects being read, innermost last, in key order
+   * within each: one pair of lists for all levels makes less garbage than a pair per object.
+   */
+  private readonly keys: string[] = [];
+  private readonly values: string[] = [];
 
   constructor(private readonly text: string) {}
 
@@ -62,67 +74,92 @@ class JsonbText {
 
   private value(): string | undefined {
     const text = this.text;
-    const c = text.charCodeAt(this.i);
+    const start = this.i;
+    const c = text.charCodeAt(start);
+    if (c === 0x22) {
+      const end = this.stringEnd(start);
+      if (end < 0) return undefined;
+      this.i = end;
+      return text.slice(start, end);
+    }
     if (c === 0x7b) return this.object();
     if (c === 0x5b) return this.array();
-    if (c === 0x22) {
-      const end = this.stringEnd(this.i);
-      if (end < 0) return undefined;
-      const string = text.slice(this.i, end);
-      this.i = end;
-      return string;
+    if (c === 0x74 || c === 0x66 || c === 0x6e) {
+      const literal = c === 0x74 ? 'true' : c === 0x66 ? 'false' : 'null';
+      if (!text.startsWith(literal, start)) return undefined;
+      this.i = start + literal.length;
+      return literal;
     }
-    let end = this.i;
+    // An integer JavaScript writes the same: -?(0|[1-9][0-9]{0,14}).
+    let end = c === 0x2d ? start + 1 : start;
+    const first = end;
     while (end < text.length) {
       const d = text.charCodeAt(end);
-      if (d === 0x2c || d === 0x5d || d === 0x7d) break;
+      if (d < 0x30 || d > 0x39) break;
       end++;
     }
-    const token = text.slice(this.i, end);
+    const digits = end - first;
+    if (digits === 0 || digits > 15 || (digits > 1 && text.charCodeAt(first) === 0x30)) return undefined;
     this.i = end;
-    if (token === 'true' || token === 'false' || token === 'null') return token;
-    return SAFE_INTEGER.test(token) ? token : undefined;
+    return text.slice(start, end);
   }
 
   private object(): string | undefined {
     const text = this.text;
+    const keys = this.keys;
+    const values = this.values;
     this.i++;
     if (text.charCodeAt(this.i) === 0x7d) {
       this.i++;
       return '{}';
     }
-    // Keys (quoted) and values in two lists, put in order by insertion: objects are small, and
-    // this makes less garbage than an array per member and a sort callback.
-    const keys: string[] = [];
-    const values: string[] = [];
+    const base = keys.length;
+    let out: string | undefined;
     for (;;) {
-      if (text.charCodeAt(this.i) !== 0x22) return undefined;
-      const end = this.stringEnd(this.i);
-      if (end < 0) return undefined;
-      const quoted = text.slice(this.i, end);
+      const start = this.i;
+      if (text.charCodeAt(start) !== 0x22) break;
+      const end = this.stringEnd(start);
+      if (end < 0) break;
       // Compared with their quotes on: the same order as without them, as long as no key holds a
       // character that sorts below the quote (space, "!") or an escape.
-      if (!PLAIN_KEY.test(quoted)) return undefined;
-      this.i = end;
-      if (text.charCodeAt(this.i) !== 0x3a || text.charCodeAt(this.i + 1) !== 0x20) return undefined;
-      this.i += 2;
+      let plain = true;
+      for (let k = start + 1; k < end - 1; k++) {
+        const d = text.charCodeAt(k);
+        if (d <= 0x21 || d === 0x5c) {
+          plain = false;
+          break;
+        }
+      }
+      if (!plain || text.charCodeAt(end) !== 0x3a || text.charCodeAt(end + 1) !== 0x20) break;
+      const quoted = text.slice(start, end);
+      this.i = end + 2;
       const value = this.value();
-      if (value === undefined) return undefined;
+      if (value === undefined) break;
+      // Insertion into key order: objects are small.
       let at = keys.length;
-      while (at > 0 && keys[at - 1] > quoted) at--;
-      keys.splice(at, 0, quoted);
-      values.splice(at, 0, value);
+      keys.push(quoted);
+      values.push(value);
+      while (at > base && keys[at - 1] > quoted) {
+        keys[at] = keys[at - 1];
+        values[at] = values[at - 1];
+        at--;
+      }
+      keys[at] = quoted;
+      values[at] = value;
       const next = text.charCodeAt(this.i);
       if (next === 0x7d) {
         this.i++;
+        out = '{';
+        for (let k = base; k < keys.length; k++) out += k === base ? keys[k] + ':' + values[k] : ',' + keys[k] + ':' + values[k];
+        out += '}';
         break;
       }
-      if (next !== 0x2c || text.charCodeAt(this.i + 1) !== 0x20) return undefined;
+      if (next !== 0x2c || text.charCodeAt(this.i + 1) !== 0x20) break;
       this.i += 2;
     }
-    let out = '{';
-    for (let k = 0; k < keys.length; k++) out += `${k ? ',' : ''}${keys[k]}:${values[k]}`;
-    return `${out}}`;
+    keys.length = base;
+    values.length = base;
+    return out;
   }
 
   private array(): string | undefined {
@@ -136,11 +173,11 @@ class JsonbText {
     for (let first = true; ; first = false) {
       const value = this.value();
       if (value === undefined) return undefined;
-      out += first ? value : `,${value}`;
+      out += first ? value : ',' + value;
       const next = text.charCodeAt(this.i);
       if (next === 0x5d) {
         this.i++;
-        return `${out}]`;
+        return out + ']';
       }
       if (next !== 0x2c || text.charCodeAt(this.i + 1) !== 0x20) return undefined;
       this.i += 2;
@@ -150,7 +187,6 @@ class JsonbText {
   /** Index just past the closing quote of the string opening at `start`, or -1. */
   private stringEnd(start: number): number {
     const text = this.text;
-    // indexOf runs natively over the long runs (sealed values are long base64 strings).
     for (let from = start + 1; ; ) {
       const quote = text.indexOf('"', from);
       if (quote < 0) return -1;

@@ -3,11 +3,14 @@ import { Client } from 'pg';
 import type { EventStore, NewEvent } from './port';
 import { prepareAppend } from './append-validation';
 import { canonicalJson, canonicalJsonOfJsonbText } from './canonical-json';
+import { linkOf } from './hash-chain';
+import { ContentHashers } from './sql/content-hasher';
 import { PgliteDatabase } from './sql/pglite';
 import { PostgresDatabase } from './sql/postgres';
 import type { SqlDatabase } from './sql/sql-database';
 import { SqlEventStore } from './sql/sql-event-store';
 import { eventStoreContract, type ContractHarness } from './testing/contract-suite';
+import { testEvent, testStream } from './testing/events';
 import { createTestDatabase, terminateConnections } from './testing/postgres-test-database';
 import type { UpcasterRegistry } from './upcasting';
 
@@ -144,6 +147,48 @@ describe.each(['pglite', 'postgres'] as const)('canonical JSON from jsonb text o
     for (const value of cases) {
       const { rows } = await db.query<{ text: string }>(`SELECT $1::jsonb::text AS text`, [JSON.stringify(value)]);
       expect(canonicalJsonOfJsonbText(rows[0].text)).toBe(canonicalJson(value));
+    }
+  });
+});
+
+// Whole-store verification on PostgreSQL reads and hashes in worker threads, each over its own
+// connection: the same links as this thread computes from the stored events, in the same order.
+describe('link reads in worker threads on postgres', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: PostgresDatabase;
+  let store: SqlEventStore;
+  beforeAll(async () => {
+    database = await createTestDatabase('caseline_link_reads');
+    db = new PostgresDatabase({ connectionString: database.url, max: 2 });
+    store = await SqlEventStore.open(db);
+  });
+  afterAll(async () => {
+    await store.close();
+    await database.drop();
+  });
+
+  it('answers every stream asked for, by version, whatever order the rows come in', async () => {
+    const streams = [testStream('person'), testStream('case'), testStream('case')];
+    for (const [n, stream] of streams.entries()) {
+      await store.append(stream, [testEvent('A', { n, text: 'ü "quoted"\n' }), testEvent('B', { n: -12, list: [1, 'x', { z: null, a: true }] })]);
+    }
+    await store.append(streams[0], [testEvent('C', { late: 1.5 })]);
+    const asked = [...streams].sort().concat(testStream());
+    const hashers = new ContentHashers(1, { ...db.threadConnection, driver: require.resolve('pg') });
+    try {
+      expect((await hashers.threadIds())[0]).toBeGreaterThan(0);
+      expect(await hashers.readLinks(asked)).toEqual((await store.readStored(asked)).map(linkOf));
+    } finally {
+      await hashers.close();
+    }
+  });
+
+  it('reports a database it cannot reach with the driver error code (a StoreUnavailableError to the store)', async () => {
+    const hashers = new ContentHashers(1, { connectionString: 'postgres://postgres@127.0.0.1:1/none', connectionTimeoutMillis: 1000, driver: require.resolve('pg') });
+    try {
+      await expect(hashers.readLinks(['case-1'])).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      await hashers.close();
     }
   });
 });

@@ -45,13 +45,14 @@ export interface StoredPage {
 /**
  * Pages of streams and their stored links, `ahead` pages being read while the current one is
  * checked. Why: hashing is CPU in this process and the reads are work for the database (another
- * core); overlapping them keeps both busy instead of taking turns. The heads of the next page
+ * core); overlapping them keeps both busy instead of taking turns. Three ahead: on PostgreSQL two
+ * worker threads each read and hash one page while their connection reads the next. The heads of the next page
  * come from the last page's, so they are listed in turn; the event reads overlap.
  */
 export async function* prefetchedPages(
   store: EventStore,
   nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>,
-  ahead = 2,
+  ahead = 3,
 ): AsyncGenerator<StoredPage> {
   const reads: Promise<StoredPage>[] = [];
   let previous: StreamHead[] | undefined;

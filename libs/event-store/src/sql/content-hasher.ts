@@ -1,24 +1,70 @@
 import { hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { canonicalJsonOfJsonbText, canonicalJsonSource } from '../canonical-json';
+import { canonicalContentOfJsonbText, canonicalJsonSource } from '../canonical-json';
+import type { StoredLink } from '../port';
 
 /**
- * Content hashes of events given as jsonb text (SHA-256 of their canonical JSON), computed in
- * worker threads. Why threads: whole-store verification is bound by this one CPU-heavy step; while
- * workers hash pages, this thread reads and links the others. Should a worker fail to start or
- * die, hashing goes on in this thread: slower, never wrong.
+ * A stored event's content as PostgreSQL writes it: the stream, the type, and the jsonb text of
+ * data and metadata. Read as two columns, not one built object: building a jsonb object of each
+ * row costs the database about half again what writing the two values out does.
+ */
+export interface StoredContent {
+  streamId: string;
+  type: string;
+  data: string;
+  metadata: string;
+}
+
+/** A row of the link read: stream id, version, type, data text, metadata text, hex of previous ‖ hash. */
+export type LinkRow = [string, number, string, string, string, string];
+
+/**
+ * The link read. No ORDER BY: PostgreSQL would sort a page of wide rows (megabytes, past work_mem,
+ * onto disk) while a page is put in stream and version order here for almost nothing.
+ */
+export const LINK_ROWS_SQL = `SELECT e.stream_id, e.version::int AS version, e.type, e.data::text AS data, e.metadata::text AS metadata,
+    encode(e.previous_hash || e.hash, 'hex') AS links
+  FROM es_events e WHERE e.stream_id = ANY($1::text[])`;
+
+/**
+ * Where a worker thread opens its own connection: `connectionString` for the `pg` client found at
+ * `driver` (a module path, resolved here so that the worker needs no module resolution of its own).
+ */
+export interface ThreadConnection {
+  driver: string;
+  connectionString: string;
+  connectionTimeoutMillis: number;
+}
+
+/**
+ * Content hashes of stored events (SHA-256 of their canonical JSON, see canonicalContentOfJsonbText),
+ * computed in worker threads. Why threads: whole-store verification is bound by this CPU-heavy
+ * step. Given a ThreadConnection, each worker also reads the pages it hashes over its own
+ * connection: pages are read by as many database backends as there are workers, and this thread
+ * takes apart no rows and copies no text to a worker, only the short links back. Should a worker
+ * fail to start or die, hashing goes on in this thread (readLinks answers undefined): slower,
+ * never wrong.
  */
 export class ContentHashers {
   private readonly hashers: ContentHasher[];
   private turn = 0;
 
-  constructor(threads = 2) {
-    this.hashers = Array.from({ length: Math.max(1, threads) }, () => new ContentHasher());
+  constructor(threads = 2, connection?: ThreadConnection) {
+    this.hashers = Array.from({ length: Math.max(1, threads) }, () => new ContentHasher(connection));
   }
 
   /** Pages go to the workers in turn. */
-  hashAll(texts: string[]): Promise<string[]> {
-    return this.hashers[this.turn++ % this.hashers.length].hashAll(texts);
+  hashAll(contents: StoredContent[]): Promise<string[]> {
+    return this.next().hashAll(contents);
+  }
+
+  /**
+   * The stored links of these streams, read and hashed by a worker over its own connection; in
+   * the order of `streamIds`, then by version. undefined when no worker can read (no thread
+   * connection, or the workers failed): the caller reads them itself.
+   */
+  readLinks(streamIds: string[]): Promise<StoredLink[] | undefined> {
+    return this.next().readLinks(streamIds);
   }
 
   threadIds(): Promise<number[]> {
@@ -28,35 +74,58 @@ export class ContentHashers {
   async close(): Promise<void> {
     await Promise.all(this.hashers.map((hasher) => hasher.close()));
   }
+
+  private next(): ContentHasher {
+    return this.hashers[this.turn++ % this.hashers.length];
+  }
 }
 
 /** How long an idle worker is kept before it is stopped (started again on the next page). */
 const IDLE_MS = 1000;
+
+/** What a worker answers for a read: links in columns (fewer, larger values to copy across). */
+interface ReadAnswer {
+  /** Stream ids of consecutive runs of events, and how many events each run has. */
+  streams: string[];
+  counts: number[];
+  versions: number[];
+  /** Per event, 192 hex digits: content hash, previous hash, hash. */
+  hashes: string;
+}
+
+type Answer = { hashes: string[] } | { read: ReadAnswer } | { error: { message: string; code?: string } };
 
 class ContentHasher {
   private worker?: Worker;
   private broken = false;
   private next = 0;
   private idle?: NodeJS.Timeout;
-  private readonly pending = new Map<number, { resolve(hashes: string[]): void; reject(error: Error): void }>();
+  private readonly pending = new Map<number, { resolve(answer: Answer): void; reject(error: Error): void }>();
 
-  /** Hex SHA-256 of the canonical JSON of each text, in order. */
-  async hashAll(texts: string[]): Promise<string[]> {
-    const worker = this.start();
-    if (!worker) return texts.map(hashInThread);
-    clearTimeout(this.idle);
-    const id = this.next++;
-    try {
-      return await new Promise<string[]>((resolve, reject) => {
-        this.pending.set(id, { resolve, reject });
-        worker.postMessage({ id, texts });
-      });
-    } catch {
-      return texts.map(hashInThread);
-    } finally {
-      // A walk keeps it busy; between walks no thread is left running (nor holding a process open).
-      if (this.pending.size === 0) this.idle = setTimeout(() => void this.stop(), IDLE_MS).unref();
+  constructor(private readonly connection?: ThreadConnection) {}
+
+  /** Hex SHA-256 of the canonical content of each event, in order. */
+  async hashAll(contents: StoredContent[]): Promise<string[]> {
+    const flat = contents.flatMap((content) => [content.streamId, content.type, content.data, content.metadata]);
+    const answer = await this.ask({ contents: flat });
+    return answer && 'hashes' in answer ? answer.hashes : contents.map(hashInThread);
+  }
+
+  async readLinks(streamIds: string[]): Promise<StoredLink[] | undefined> {
+    if (!this.connection) return undefined;
+    const answer = await this.ask({ streamIds });
+    if (!answer) return undefined;
+    if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+    if (!('read' in answer)) return undefined;
+    const { streams, counts, versions, hashes } = answer.read;
+    const links: StoredLink[] = [];
+    for (let run = 0, i = 0; run < streams.length; run++) {
+      for (let end = i + counts[run]; i < end; i++) {
+        const at = i * 192;
+        links.push({ streamId: streams[run], version: versions[i], contentHash: hashes.slice(at, at + 64), previousHash: hashes.slice(at + 64, at + 128), hash: hashes.slice(at + 128, at + 192) });
+      }
     }
+    return links;
   }
 
   /** The worker's thread id (0 when hashing runs in this thread): for tests. */
@@ -70,6 +139,26 @@ class ContentHasher {
     await this.stop();
   }
 
+  /** The worker's answer; undefined when there is no worker (or it died on the way). */
+  private async ask(message: object): Promise<Answer | undefined> {
+    const worker = this.start();
+    if (!worker) return undefined;
+    clearTimeout(this.idle);
+    const id = this.next++;
+    try {
+      return await new Promise<Answer>((resolve, reject) => {
+        this.pending.set(id, { resolve, reject });
+        worker.postMessage({ id, ...message });
+      });
+    } catch {
+      return undefined;
+    } finally {
+      // A walk keeps it busy; between walks no thread is left running (nor holding a process open,
+      // nor a connection: the worker's goes with it).
+      if (this.pending.size === 0) this.idle = setTimeout(() => void this.stop(), IDLE_MS).unref();
+    }
+  }
+
   private async stop(): Promise<void> {
     clearTimeout(this.idle);
     const worker = this.worker;
@@ -81,13 +170,16 @@ class ContentHasher {
   private start(): Worker | undefined {
     if (this.worker || this.broken) return this.worker;
     try {
-      const worker = new Worker(`${canonicalJsonSource()}\n${WORKER_MAIN}`, { eval: true });
+      const worker = new Worker(`${canonicalJsonSource()}\nconst linksInOrder = ${linksInOrder.toString()};\n${WORKER_MAIN}`, {
+        eval: true,
+        workerData: { connection: this.connection, sql: LINK_ROWS_SQL },
+      });
       // An idle worker must not keep a process alive (a CLI that has finished).
       worker.unref();
-      worker.on('message', ({ id, hashes }: { id: number; hashes: string[] }) => {
+      worker.on('message', ({ id, ...answer }: { id: number } & Answer) => {
         const waiting = this.pending.get(id);
         this.pending.delete(id);
-        waiting?.resolve(hashes);
+        waiting?.resolve(answer);
       });
       worker.on('error', (error) => this.fail(worker, error));
       worker.on('exit', () => this.fail(worker, new Error('the hashing worker exited')));
@@ -109,11 +201,66 @@ class ContentHasher {
   }
 }
 
+/**
+ * Rows of the link read (any order) grouped by stream in the order of `streamIds`, each stream's
+ * by version. Shipped to the workers as source: it uses nothing but the language.
+ */
+export function linksInOrder(streamIds: string[], rows: LinkRow[]): LinkRow[][] {
+  const byStream = new Map<string, LinkRow[]>();
+  for (const streamId of streamIds) byStream.set(streamId, []);
+  for (const row of rows) byStream.get(row[0])?.push(row);
+  const runs: LinkRow[][] = [];
+  for (const run of byStream.values()) {
+    if (run.length === 0) continue;
+    runs.push(run.length > 1 ? run.sort((a, b) => a[1] - b[1]) : run);
+  }
+  return runs;
+}
+
+// Runs in the worker, after the canonical JSON functions and linksInOrder. The connection is
+// opened on the first read and kept; a failed read drops it, and the next read opens another.
 const WORKER_MAIN = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { hash } = require('node:crypto');
-parentPort.on('message', ({ id, texts }) => {
-  parentPort.postMessage({ id, hashes: texts.map((text) => hash('sha256', canonicalJsonOfJsonbText(text), 'hex')) });
+const contentHash = (streamId, type, data, metadata) => hash('sha256', canonicalContentOfJsonbText(streamId, type, data, metadata), 'hex');
+let connecting;
+const connect = () => (connecting ??= (async () => {
+  const { Client } = require(workerData.connection.driver);
+  const client = new Client({ connectionString: workerData.connection.connectionString, connectionTimeoutMillis: workerData.connection.connectionTimeoutMillis });
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+})());
+const drop = () => {
+  const was = connecting;
+  connecting = undefined;
+  was?.then((client) => client.end(), () => undefined).catch(() => undefined);
+};
+parentPort.on('message', async ({ id, contents, streamIds }) => {
+  if (contents) {
+    const hashes = [];
+    for (let i = 0; i < contents.length; i += 4) hashes.push(contentHash(contents[i], contents[i + 1], contents[i + 2], contents[i + 3]));
+    parentPort.postMessage({ id, hashes });
+    return;
+  }
+  try {
+    const client = await connect();
+    const { rows } = await client.query({ name: 'caseline_read_contents', text: workerData.sql, values: [streamIds], rowMode: 'array' });
+    const streams = [], counts = [], versions = [], hashes = [];
+    for (const run of linksInOrder(streamIds, rows)) {
+      streams.push(run[0][0]);
+      counts.push(run.length);
+      for (const row of run) {
+        versions.push(row[1]);
+        hashes.push(contentHash(row[0], row[2], row[3], row[4]), row[5]);
+      }
+    }
+    parentPort.postMessage({ id, read: { streams, counts, versions, hashes: hashes.join('') } });
+  } catch (error) {
+    drop();
+    parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: typeof error?.code === 'string' ? error.code : undefined } });
+  }
 });`;
 
-const hashInThread = (text: string): string => hash('sha256', canonicalJsonOfJsonbText(text), 'hex');
+const hashInThread = (content: StoredContent): string =>
+  hash('sha256', canonicalContentOfJsonbText(content.streamId, content.type, content.data, content.metadata), 'hex');

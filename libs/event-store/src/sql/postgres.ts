@@ -27,6 +27,10 @@ export class PostgresDatabase implements SqlDatabase {
     this.pool.on('error', () => undefined);
   }
 
+  get threadConnection(): { connectionString: string; connectionTimeoutMillis: number } {
+    return { connectionString: this.options.connectionString, connectionTimeoutMillis: this.options.connectionTimeoutMillis ?? 5_000 };
+  }
+
   async query<Row>(text: string, params?: unknown[], name?: string): Promise<SqlRows<Row>> {
     const result = await this.pool.query(name ? { name, text, values: params as unknown[] } : { text, values: params as unknown[] });
     return { rows: result.rows as Row[] };

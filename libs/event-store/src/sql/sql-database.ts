@@ -26,6 +26,11 @@ export interface SqlDatabase extends SqlQueryable {
    * in this process, where the store wakes its subscribers directly.
    */
   listen?(channel: string, onNotify: (payload?: string) => void): Promise<() => Promise<void>>;
+  /**
+   * How another thread of this process opens its own connection to the same database (PostgreSQL;
+   * PGlite has one connection, in this thread): whole-store verification reads from its workers.
+   */
+  readonly threadConnection?: { connectionString: string; connectionTimeoutMillis: number };
   /** Can several transactions be open at once (PostgreSQL) or only one (PGlite)? */
   readonly concurrentTransactions: boolean;
   close(): Promise<void>;

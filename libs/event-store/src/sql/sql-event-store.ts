@@ -8,7 +8,7 @@ import {
   WrongExpectedVersionError,
 } from '../errors';
 import { prepareAppend } from '../append-validation';
-import { ContentHashers } from './content-hasher';
+import { ContentHashers, LINK_ROWS_SQL, linksInOrder, type LinkRow } from './content-hasher';
 import type {
   AppendOptions,
   AppendResult,
@@ -41,6 +41,8 @@ export interface SqlEventStoreOptions {
   channel?: string;
   /** Apply pending schema migrations on open (default). Off for a reader without DDL rights. */
   migrate?: boolean;
+  /** Worker threads that hash (and on PostgreSQL read) events for verification; 2 by default. */
+  verificationThreads?: number;
 }
 
 interface EventRow {
@@ -80,8 +82,8 @@ export class SqlEventStore implements EventStore {
   private notifyState: 'idle' | 'sending' | 'again' = 'idle';
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
-  /** Content hashes for verification, in a worker thread. */
-  readonly hasher = new ContentHashers();
+  /** Content hashes for verification, in worker threads (which read the events too on PostgreSQL). */
+  private readonly hasher: ContentHashers;
 
   private constructor(
     readonly db: SqlDatabase,
@@ -93,6 +95,8 @@ export class SqlEventStore implements EventStore {
     this.upcasters = options.upcasters ?? new UpcasterRegistry();
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.channel = options.channel ?? 'caseline_events';
+    const connection = db.threadConnection;
+    this.hasher = new ContentHashers(options.verificationThreads, connection && { ...connection, driver: require.resolve('pg') });
   }
 
   /** Applies pending schema migrations, then opens the store. */
@@ -265,30 +269,28 @@ export class SqlEventStore implements EventStore {
 
   /**
    * Links with content hashes computed from the jsonb text PostgreSQL writes (see
-   * canonicalJsonOfJsonbText): no JSON.parse, no object built per event.
+   * canonicalJsonOfJsonbText): no JSON.parse, no object built per event. On PostgreSQL a worker
+   * thread reads and hashes the page over its own connection; otherwise this thread reads it.
    */
   async readStoredLinks(streamIds: string[]): Promise<StoredLink[]> {
     if (streamIds.length === 0) return [];
-    // The content object is built by PostgreSQL (another core) and comes as one text; the two
-    // links as one hex string: fewer fields for this process to take apart, row after row.
+    const read = await guard(() => this.hasher.readLinks(streamIds));
+    if (read) return read;
     const { rows } = await guard(() =>
-      this.db.query<{ stream_id: string; version: number; content: string; links: string }>(
-        `SELECT e.stream_id, e.version::int AS version,
-                jsonb_build_object('data', e.data, 'metadata', e.metadata, 'streamId', e.stream_id, 'type', e.type)::text AS content,
-                encode(e.previous_hash || e.hash, 'hex') AS links
-           FROM es_events e WHERE e.stream_id = ANY($1::text[]) ORDER BY e.stream_id COLLATE "C", e.version`,
-        [streamIds],
-        'caseline_read_links',
-      ),
+      this.db.query<{ stream_id: string; version: number; type: string; data: string; metadata: string; links: string }>(LINK_ROWS_SQL, [streamIds], 'caseline_read_contents'),
     );
-    // canonicalContent hashes canonicalJson({ streamId, type, data, metadata }): this very object.
-    const hashes = await this.hasher.hashAll(rows.map((row) => row.content));
-    return rows.map((row, index) => ({
-      streamId: row.stream_id,
-      version: row.version,
+    const runs = linksInOrder(
+      streamIds,
+      rows.map((row): LinkRow => [row.stream_id, Number(row.version), row.type, row.data, row.metadata, row.links]),
+    );
+    const ordered = runs.flat();
+    const hashes = await this.hasher.hashAll(ordered.map(([streamId, , type, data, metadata]) => ({ streamId, type, data, metadata })));
+    return ordered.map(([streamId, version, , , , links], index) => ({
+      streamId,
+      version,
       contentHash: hashes[index],
-      previousHash: row.links.slice(0, 64),
-      hash: row.links.slice(64),
+      previousHash: links.slice(0, 64),
+      hash: links.slice(64),
     }));
   }
 

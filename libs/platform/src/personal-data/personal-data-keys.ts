@@ -13,6 +13,12 @@ const ERASURE_CHANNEL = 'caseline_erasures';
  */
 export class PersonalDataKeys {
   private readonly unwrapped = new Map<string, Buffer | null>();
+  /**
+   * Lookups under way, by person. Why: opening a long stream asks for the same key once per sealed
+   * value, all at once; without this each ask is its own query, and thousands of them wait for
+   * the pool until its connection timeout turns the read into a 503.
+   */
+  private readonly reading = new Map<string, Promise<Buffer | null | undefined>>();
   /** Bumped whenever keys are forgotten: a key read before an erasure is not kept after it. */
   private epoch = 0;
   private readonly erasureListeners: Array<() => void> = [];
@@ -77,6 +83,18 @@ export class PersonalDataKeys {
   /** The person's key; created on first use. null once destroyed (erased). */
   async keyFor(personId: string, create: boolean): Promise<Buffer | null | undefined> {
     if (this.unwrapped.has(personId)) return this.unwrapped.get(personId);
+    // A lookup that may create the key is not shared with one that may not (nor the reverse).
+    const id = `${create ? '+' : '-'}${personId}`;
+    const reading = this.reading.get(id);
+    if (reading) return reading;
+    const read = this.readKey(personId, create).finally(() => {
+      if (this.reading.get(id) === read) this.reading.delete(id);
+    });
+    this.reading.set(id, read);
+    return read;
+  }
+
+  private async readKey(personId: string, create: boolean): Promise<Buffer | null | undefined> {
     const epoch = this.epoch;
     let { rows } = await this.db.query<{ wrapped_key: Buffer | Uint8Array | null }>(`SELECT wrapped_key FROM pii_keys WHERE person_id = $1`, [personId]);
     if (rows.length === 0) {
@@ -89,7 +107,7 @@ export class PersonalDataKeys {
     // An erasure that finished while we read wins: a tombstone is never overwritten by a key.
     if (this.unwrapped.get(personId) === null) return null;
     // Another process erased someone while we read: read again rather than keep what we saw before.
-    if (epoch !== this.epoch) return this.keyFor(personId, create);
+    if (epoch !== this.epoch) return this.readKey(personId, create);
     const key = wrapped === null ? null : this.unwrap(Buffer.from(wrapped));
     this.unwrapped.set(personId, key);
     return key;
@@ -115,6 +133,8 @@ export class PersonalDataKeys {
    */
   private forget(personId: string | undefined, erasedHere = false): void {
     this.epoch++;
+    // Lookups under way finish on their own (they see the new epoch and read again); new ones start afresh.
+    this.reading.clear();
     if (personId === undefined) {
       for (const [id, key] of this.unwrapped) if (key !== null) this.unwrapped.delete(id);
     } else if (erasedHere) this.unwrapped.set(personId, null);

@@ -49,7 +49,28 @@ const isSealed = (value: unknown): value is Sealed =>
  * events only ever hold ciphertext.
  */
 export class PersonalData {
-  constructor(private readonly keys: PersonalDataKeys) {}
+  /**
+   * Values already opened, by ciphertext, with the person and origin they were opened for (a value
+   * is authenticated for exactly that person and field: a copy moved elsewhere misses, and fails).
+   * Why: replaying a long case answers thousands of sealed values, the same ones request after
+   * request, and each AES-GCM opening costs more than all the rest of the replay. Privacy: like the
+   * service's cached stream states, these plaintexts live in this process only and are dropped on
+   * every erasure, here or in another process (see PersonalDataKeys.onErased).
+   */
+  private readonly opened = new Map<string, OpenedValue>();
+  /** Bumped on each erasure: a value opened with a key fetched before it is not remembered after. */
+  private epoch = 0;
+
+  constructor(
+    private readonly keys: PersonalDataKeys,
+    /** How many opened values are remembered (the oldest go first); 0: none. */
+    private readonly maxOpened = 100_000,
+  ) {
+    keys.onErased(() => {
+      this.epoch++;
+      this.opened.clear();
+    });
+  }
 
   async seal<E extends { type: string; data: unknown }>(event: E, personId: string | undefined): Promise<E> {
     const fields = SEALED_FIELDS[event.type];
@@ -105,30 +126,45 @@ export class PersonalData {
 
   /** Opens every marked sealed value in `value` (see markOrigins); erased people read as ERASED. */
   async openMarked<T>(value: T): Promise<T> {
-    // One walk finds the people, each key is fetched once, then one synchronous copy opens the
+    // One walk finds the people, each key is fetched once, then one synchronous walk opens the
     // values: a case state holds thousands of them, and a promise each costs more than the AES.
+    // The walks loop over arrays rather than listing them: a long case holds thousands of ids.
     const people = new Set<string>();
     const find = (item: unknown): void => {
+      if (typeof item !== 'object' || item === null) return;
       if (isSealed(item)) people.add(item.p);
-      else if (typeof item === 'object' && item !== null) for (const child of Object.values(item)) find(child);
+      else if (Array.isArray(item)) for (let i = 0; i < item.length; i++) find(item[i]);
+      else for (const name in item) find((item as Record<string, unknown>)[name]);
     };
     find(value);
     if (people.size === 0) return value;
+    const epoch = this.epoch;
     const keys = new Map(await Promise.all([...people].map(async (person) => [person, await this.keys.keyFor(person, false)] as const)));
+    // Copies only what holds a sealed value; the rest of the answer is shared with `value`, which
+    // is as immutable as every folded state.
     const open = (item: unknown): unknown => {
+      if (typeof item !== 'object' || item === null) return item;
       if (isSealed(item)) {
         const at = (item as Sealed & { at?: unknown }).at;
         if (typeof at !== 'string' || !at.includes('.')) throw new Error('a sealed value without its origin cannot be opened');
         const key = keys.get(item.p);
-        return key ? decrypt(key, item, at) : ERASED;
+        return key ? this.openSealed(key, item, at, epoch) : ERASED;
       }
-      if (Array.isArray(item)) return item.map(open);
-      if (typeof item === 'object' && item !== null) {
-        const copy: Record<string, unknown> = {};
-        for (const name of Object.keys(item)) copy[name] = open((item as Record<string, unknown>)[name]);
-        return copy;
+      if (Array.isArray(item)) {
+        let copy: unknown[] | undefined;
+        for (let i = 0; i < item.length; i++) {
+          const opened = open(item[i]);
+          if (opened !== item[i]) (copy ??= item.slice())[i] = opened;
+        }
+        return copy ?? item;
       }
-      return item;
+      let copy: Record<string, unknown> | undefined;
+      for (const name in item) {
+        const child = (item as Record<string, unknown>)[name];
+        const opened = open(child);
+        if (opened !== child) (copy ??= { ...item })[name] = opened;
+      }
+      return copy ?? item;
     };
     return open(value) as T;
   }
@@ -141,8 +177,9 @@ export class PersonalData {
 
   private async openValue(type: string, value: unknown, path: string): Promise<unknown> {
     if (isSealed(value)) {
+      const epoch = this.epoch;
       const key = await this.keys.keyFor(value.p, false);
-      return key ? decrypt(key, value, `${type}.${path}`) : ERASED;
+      return key ? this.openSealed(key, value, `${type}.${path}`, epoch) : ERASED;
     }
     const child = (name: string | number) => (path ? `${path}.${name}` : String(name));
     if (Array.isArray(value)) return Promise.all(value.map((item, index) => this.openValue(type, item, child(index))));
@@ -152,6 +189,27 @@ export class PersonalData {
     }
     return value;
   }
+
+  /** decrypt, remembered; `epoch` is this.epoch from before `key` was fetched. */
+  private openSealed(key: Buffer, value: Sealed, origin: string, epoch: number): unknown {
+    // By ciphertext (its random IV makes it unique), then the person and field it was opened for.
+    const remembered = this.opened.get(value.v);
+    if (remembered && remembered.person === value.p && remembered.origin === origin) return remembered.value;
+    const opened = decrypt(key, value, origin);
+    // An object is not shared between answers (a caller might change it); text is immutable.
+    if (this.maxOpened > 0 && epoch === this.epoch && (opened === null || typeof opened !== 'object')) {
+      if (this.opened.size >= this.maxOpened) this.opened.delete(this.opened.keys().next().value as string);
+      this.opened.set(value.v, { person: value.p, origin, value: opened as OpenedValue['value'] });
+    }
+    return opened;
+  }
+}
+
+/** A sealed value opened: personal data is text (names, dates, phone, free text). */
+interface OpenedValue {
+  person: string;
+  origin: string;
+  value: string | number | boolean | null;
 }
 
 /** See PersonalData.markOrigins: needs no key, so a reader without the master key can fold sealed events too. */

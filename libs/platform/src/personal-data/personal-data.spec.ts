@@ -1,0 +1,46 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { PgliteDatabase } from '@caseline/event-store';
+import { ERASED, PersonalData } from './personal-data';
+import { PersonalDataKeys } from './personal-data-keys';
+
+describe('personal data, opened values remembered', () => {
+  let db: PgliteDatabase;
+  let personalData: PersonalData;
+  beforeAll(async () => {
+    db = await PgliteDatabase.open();
+    personalData = new PersonalData(await PersonalDataKeys.open(db, randomBytes(32)));
+  });
+  afterAll(() => db.close());
+
+  const noteOf = async (personId: string, body: string) =>
+    (await personalData.seal({ type: 'NoteAdded', data: { caseId: 'c', noteId: 'n', body, visibility: 'team' } }, personId)).data;
+
+  it('opens the same value again, and a copy moved to another field still fails', async () => {
+    const personId = randomUUID();
+    const data = await noteOf(personId, 'asked to be called first');
+    const marked = personalData.markOrigins('NoteAdded', data);
+    expect(await personalData.openMarked(marked)).toEqual({ ...data, body: 'asked to be called first' });
+    expect(await personalData.openMarked({ again: marked })).toEqual({ again: { ...data, body: 'asked to be called first' } });
+    // The same ciphertext presented as another field's: authenticated for the note body only.
+    const moved = { ...(marked.body as unknown as object), at: 'CaseClosed.note' };
+    await expect(personalData.openMarked({ note: moved })).rejects.toThrow();
+  });
+
+  it('shares what holds no sealed value with the state it opens', async () => {
+    const personId = randomUUID();
+    const ids = ['a', 'b'];
+    const state = { noteIds: ids, note: personalData.markOrigins('NoteAdded', await noteOf(personId, 'x')) };
+    const opened = await personalData.openMarked(state);
+    expect(opened.noteIds).toBe(ids);
+    expect(opened.note.body).toBe('x');
+  });
+
+  it('forgets what it opened once the person is erased', async () => {
+    const personId = randomUUID();
+    const marked = personalData.markOrigins('NoteAdded', await noteOf(personId, 'lives by the river'));
+    expect((await personalData.openMarked(marked)).body).toBe('lives by the river');
+    await personalData.erase(personId);
+    expect((await personalData.openMarked(marked)).body).toBe(ERASED);
+    expect((await personalData.open('NoteAdded', marked)).body).toBe(ERASED);
+  });
+});
