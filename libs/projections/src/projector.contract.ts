@@ -132,11 +132,10 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
   });
 
-  it('projects the projections it holds on one reader while another process holds the rest, and takes those when they come free', async () => {
+  it('projects the projections it holds while another process holds the rest, and takes those when they come free', async () => {
     const [people, cases, referrals, timeline] = caseworkProjections.map((projection) => projection.name);
     // Another projector (not running here) holds two leases for a long while.
     for (const name of [cases, timeline]) expect(await acquireLease(db, name, 'projector-elsewhere', 60_000)).toBeDefined();
-    const subscriptions = jest.spyOn(store, 'subscribeToAll');
     const projector = start({ owner: 'projector-here', leaseMs: 300 });
     await story();
     const ownedHere = async () => (await projector.status()).filter((s) => s.owner === 'projector-here').map((s) => s.name);
@@ -154,8 +153,6 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     await db.query(`UPDATE projection_checkpoints SET owner = NULL, lease_expires_at = NULL WHERE owner = 'projector-elsewhere'`);
     await until(() => caughtUp(projector));
     expect(await ownedHere()).toEqual([people, cases, referrals, timeline]);
-    // One reader per round, whatever the number of projections: the first round's, the retake's.
-    expect(subscriptions).toHaveBeenCalledTimes(2);
     await story();
     await until(() => caughtUp(projector));
     expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());

@@ -48,29 +48,25 @@ export class LeaseLostError extends Error {
  * lease (one active projector per projection across processes), then batches, each applied in
  * one transaction together with the new checkpoint — so an event's effect lands exactly once
  * whatever crashes when. A poison event is retried, then parked in projection_dead_letters.
- *
- * The projections this process holds share one reader and one transaction per batch. Why: each
- * projection reading the log on its own read and decoded every event once per projection, and
- * committed once per projection — four times the reads and fsyncs of the inline projector.
  */
 export class Projector {
   readonly owner: string;
-  private readonly runner: SharedRunner;
+  private readonly runners: ProjectionRunner[];
   /** Emits 'progress' after every committed batch (read-your-writes waits listen here). */
   readonly events = new EventEmitter();
 
   constructor(private readonly options: ProjectorOptions) {
     this.owner = options.owner ?? `projector-${randomUUID()}`;
     this.events.setMaxListeners(0);
-    this.runner = new SharedRunner(options, this.owner, () => this.events.emit('progress'));
+    this.runners = options.projections.map((projection) => new ProjectionRunner(projection, options, this.owner, () => this.events.emit('progress')));
   }
 
   start(): void {
-    this.runner.start();
+    for (const runner of this.runners) runner.start();
   }
 
   async stop(): Promise<void> {
-    await this.runner.stop();
+    await Promise.all(this.runners.map((runner) => runner.stop()));
   }
 
   async status(): Promise<ProjectionStatus[]> {
@@ -123,7 +119,7 @@ export async function acquireLease(
   await db.query(`INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [projection]);
   // Why the fence goes up on every acquisition: a projector that paused past its lease (GC,
   // network) and wakes up still believing it is the owner commits nothing, because each batch
-  // re-reads the fence under a row lock (see lockProjection).
+  // re-reads the fence under a row lock (see ProjectionRunner.commit).
   const { rows } = await db.query<{ fence: string; checkpoint: string | null }>(
     `UPDATE projection_checkpoints
         SET owner = $2, fence = fence + 1, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
@@ -150,27 +146,18 @@ export async function advanceCheckpoint(tx: SqlQueryable, projection: string, ch
   );
 }
 
-/** A lease this process holds: the projection, the fence it commits under, its writer. */
-interface HeldLease {
-  projection: Projection;
-  fence: string;
-  writer: CheckpointedWriter;
-}
-
-/** The round ends to take leases that became free (a stopped projector's, a finished rebuild's). */
-const RETAKE = Symbol('retake');
-
-class SharedRunner {
+class ProjectionRunner {
   private running = false;
   private halt: () => void = () => undefined;
   private halted: Promise<void> = Promise.resolve();
   private loop: Promise<void> | undefined;
   private subscription: Subscription | undefined;
   private wake: (() => void) | undefined;
-  private held: HeldLease[] = [];
-  private endRound: (outcome: unknown) => void = () => undefined;
+  private fence = '';
+  private leaseLost: () => void = () => undefined;
 
   constructor(
+    private readonly projection: Projection,
     private readonly options: ProjectorOptions,
     private readonly owner: string,
     private readonly progressed: () => void,
@@ -193,19 +180,14 @@ class SharedRunner {
     this.wake?.();
     await this.subscription?.stop();
     await this.loop;
-    // Hand the projections over at once rather than after the leases run out.
-    await Promise.all(
-      this.held.map((lease) =>
-        this.options.db
-          .query(`UPDATE projection_checkpoints SET owner = NULL, lease_expires_at = NULL WHERE name = $1 AND owner = $2 AND fence = $3`, [
-            lease.projection.name,
-            this.owner,
-            lease.fence,
-          ])
-          .catch(() => undefined),
-      ),
-    );
-    this.held = [];
+    // Hand the projection over at once rather than after the lease runs out.
+    await this.options.db
+      .query(`UPDATE projection_checkpoints SET owner = NULL, lease_expires_at = NULL WHERE name = $1 AND owner = $2 AND fence = $3`, [
+        this.projection.name,
+        this.owner,
+        this.fence || '0',
+      ])
+      .catch(() => undefined);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -218,55 +200,41 @@ class SharedRunner {
     });
   }
 
-  /** Every lease that is free or already ours (each taking raises its fence). */
-  private async takeLeases(): Promise<HeldLease[]> {
-    const { db } = this.options;
-    const held: HeldLease[] = [];
-    for (const projection of this.options.projections) {
-      const lease = await acquireLease(db, projection.name, this.owner, this.leaseMs);
-      if (!lease) continue;
-      const writer = new CheckpointedWriter({
-        db,
-        projection,
-        checkpointName: projection.name,
-        fence: lease.fence,
-        checkpoint: lease.checkpoint,
-        maxAttempts: this.options.maxAttempts,
-        log: (level, message, details) => this.log(projection, level, message, details),
-        committed: this.progressed,
-      });
-      held.push({ projection, fence: lease.fence, writer });
-      this.log(projection, 'info', 'projecting', { from: lease.checkpoint ?? 'the beginning' });
-    }
-    return held;
-  }
-
   private async run(): Promise<void> {
     const { db, store } = this.options;
-    const compare = (a: string, b: string) => store.compareCheckpoints(a, b);
     while (this.running) {
+      let lease: Awaited<ReturnType<typeof acquireLease>>;
       try {
-        this.held = await this.takeLeases();
+        lease = await acquireLease(db, this.projection.name, this.owner, this.leaseMs);
       } catch (error) {
-        this.log(undefined, 'warn', 'could not reach the read-model database to take leases', error);
+        this.log('warn', 'could not reach the read-model database to take a lease', error);
         await this.sleep(1_000);
         continue;
       }
-      if (this.held.length === 0) {
-        // Others hold them all: try again a little after their leases could have run out.
+      if (!lease) {
+        // Someone else holds it: try again a little after their lease could have run out.
         await this.sleep(this.leaseMs / 3 + Math.random() * 200);
         continue;
       }
-      const writers = this.held.map((lease) => lease.writer);
-      // From the checkpoint furthest behind; each writer skips what it has already projected.
-      const checkpoints = writers.map((writer) => writer.checkpoint);
-      const from = checkpoints.includes(undefined) ? undefined : (checkpoints as string[]).reduce((a, b) => (compare(a, b) <= 0 ? a : b));
+      this.fence = lease.fence;
+      const writer = new CheckpointedWriter({
+        db,
+        projection: this.projection,
+        checkpointName: this.projection.name,
+        fence: lease.fence,
+        checkpoint: lease.checkpoint,
+        maxAttempts: this.options.maxAttempts,
+        log: (level, message, details) => this.log(level, message, details),
+        committed: this.progressed,
+      });
+      this.log('info', 'projecting', { from: lease.checkpoint ?? 'the beginning' });
       const ended = new Promise<unknown>((resolve) => {
-        this.endRound = resolve;
+        // A lost lease found by the heartbeat ends this round like a failed batch does.
+        this.leaseLost = () => resolve(new LeaseLostError(this.projection.name));
         this.subscription = store.subscribeToAll({
-          after: from,
+          after: lease.checkpoint,
           batchSize: this.options.batchSize ?? 500,
-          handle: (events, checkpoint) => projectTogether(db, writers, events, checkpoint, compare),
+          handle: (events, checkpoint) => writer.project(events, checkpoint),
           onError: resolve,
         });
       });
@@ -276,41 +244,28 @@ class SharedRunner {
       await this.subscription?.stop();
       this.subscription = undefined;
       if (!this.running) return;
-      if (outcome === RETAKE) continue;
-      if (outcome instanceof LeaseLostError) this.log(undefined, 'info', `${outcome.message}; another projector or a rebuild holds it`);
-      else this.log(undefined, 'error', 'projection stopped; restarting from the checkpoints', outcome);
+      if (outcome instanceof LeaseLostError) this.log('info', 'lease lost; another projector or a rebuild holds the projection');
+      else this.log('error', 'projection stopped; restarting from its checkpoint', outcome);
       await this.sleep(outcome instanceof LeaseLostError ? 50 : 1_000);
     }
   }
 
-  /** Extends the leases held; ends the round when one was lost, or when one not held became free. */
   private async renew(): Promise<void> {
-    const held = this.held;
     try {
-      const { rows } = await this.options.db.query<{ name: string }>(
-        `UPDATE projection_checkpoints c SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
-           FROM unnest($1::text[], $3::bigint[]) AS h(name, fence)
-          WHERE c.name = h.name AND c.owner = $2 AND c.fence = h.fence RETURNING c.name`,
-        [held.map((lease) => lease.projection.name), this.owner, held.map((lease) => lease.fence), this.leaseMs],
+      const { rows } = await this.options.db.query(
+        `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+          WHERE name = $1 AND owner = $2 AND fence = $3 RETURNING 1`,
+        [this.projection.name, this.owner, this.fence, this.leaseMs],
       );
-      const renewed = new Set(rows.map((row) => row.name));
-      const lost = held.find((lease) => !renewed.has(lease.projection.name));
-      if (lost) return this.endRound(new LeaseLostError(lost.projection.name));
-      if (held.length === this.options.projections.length) return;
-      const others = this.options.projections.filter((projection) => !held.some((lease) => lease.projection === projection)).map((p) => p.name);
-      const { rows: free } = await this.options.db.query(
-        `SELECT 1 FROM projection_checkpoints WHERE name = ANY($1::text[]) AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now()) LIMIT 1`,
-        [others],
-      );
-      if (free.length) this.endRound(RETAKE);
+      if (rows.length === 0) this.leaseLost();
     } catch {
-      // The next batch re-checks the fences; a missed heartbeat alone changes nothing.
+      // The next batch re-checks the fence; a missed heartbeat alone changes nothing.
     }
   }
 
-  private log(projection: Projection | undefined, level: 'info' | 'warn' | 'error', message: string, details?: unknown): void {
+  private log(level: 'info' | 'warn' | 'error', message: string, details?: unknown): void {
     const extra = details instanceof Error ? { error: details.message } : (details as Record<string, unknown> | undefined);
-    this.options.log?.(level, projection ? `projection ${projection.name}: ${message}` : `projector: ${message}`, extra);
+    this.options.log?.(level, `projection ${this.projection.name}: ${message}`, extra);
   }
 }
 
