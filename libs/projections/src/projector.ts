@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
-import { projectBatch, rememberRows, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
+import { emptyRowCache, projectBatch, rememberRows, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
 
 export interface ProjectorOptions {
   store: EventStore;
@@ -293,6 +293,10 @@ export interface WriterOptions {
   checkpoint: string | undefined;
   /** Live tables, or a rebuild's shadow tables. */
   tables?: TableNames;
+  /** The writer's tables were created empty for it (a rebuild's fresh fill): its row cache then knows every row. */
+  startsEmpty?: boolean;
+  /** Append rows known to be new with COPY (see BatchOptions.append): a rebuild's bulk fill. */
+  append?: boolean;
   maxAttempts?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, details?: unknown) => void;
   committed?: () => void;
@@ -306,10 +310,11 @@ export interface WriterOptions {
 export class CheckpointedWriter {
   checkpoint: string | undefined;
   /** Rows this writer has committed (see RowCache): saves reading them back batch after batch. */
-  private readonly cache: RowCache = new Map();
+  private readonly cache: RowCache;
 
   constructor(private readonly options: WriterOptions) {
     this.checkpoint = options.checkpoint;
+    this.cache = emptyRowCache(options.startsEmpty);
   }
 
   get name(): string {
@@ -319,13 +324,16 @@ export class CheckpointedWriter {
   /** The events of a batch this writer has not yet projected (a resumed rebuild may be ahead of others). */
   pending(events: RecordedEvent[], compare: (a: string, b: string) => number): RecordedEvent[] {
     const after = this.checkpoint;
-    return after === undefined ? events : events.filter((event) => compare(event.checkpoint, after) > 0);
+    // Events come in delivery order: when the first is past the checkpoint, all are (the usual
+    // case, decided with one comparison instead of one per event).
+    if (after === undefined || events.length === 0 || compare(events[0].checkpoint, after) > 0) return events;
+    return events.filter((event) => compare(event.checkpoint, after) > 0);
   }
 
   /** Projects inside a transaction shared with other writers; call `committed` once it commits. */
   async projectIn(tx: SqlQueryable, events: RecordedEvent[], checkpoint: string): Promise<RowChanges> {
     await lockProjection(tx, this.options.checkpointName, this.options.fence, this.checkpoint);
-    const changes = await projectBatch(tx, this.options.projection, events, this.options.tables, this.cache);
+    const changes = await projectBatch(tx, this.options.projection, events, this.options.tables, { cache: this.cache, append: this.options.append });
     await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, events);
     return changes;
   }

@@ -49,10 +49,10 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   let resumedEvents = Number.POSITIVE_INFINITY;
   for (const projection of projections) {
     const name = rebuildName(projection.name);
-    await db.transaction(async (tx) => {
+    const fresh = await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [name]);
       const { rows } = await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1`, [name]);
-      if (rows.length) return; // resuming: the shadow tables hold what the last run committed
+      if (rows.length) return false; // resuming: the shadow tables hold what the last run committed
       for (const table of projection.tables) {
         await tx.query(`DROP TABLE IF EXISTS ${shadowTables(table.name)}`);
         // Only the primary key while filling (upserts need it); the other indexes are built once,
@@ -62,13 +62,18 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
       }
       await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [name]);
       await tx.query(`INSERT INTO projection_checkpoints (name) VALUES ($1)`, [name]);
+      return true;
     });
     const lease = await acquireLease(db, name, owner, leaseMs);
     if (!lease) throw new Error(`another rebuild of ${projection.name} is running`);
     const { rows } = await db.query<{ events: string }>(`SELECT events::text AS events FROM projection_checkpoints WHERE name = $1`, [name]);
     resumedEvents = Math.min(resumedEvents, Number(rows[0]?.events ?? 0));
     leases.push({ name, fence: lease.fence });
-    writers.push(new CheckpointedWriter({ db, projection, checkpointName: name, fence: lease.fence, checkpoint: lease.checkpoint, tables: shadowTables }));
+    // A fresh fill starts from empty shadow tables that only this writer fills: what its cache does
+    // not hold is absent, so nothing need be looked up, and new rows are appended (COPY).
+    writers.push(
+      new CheckpointedWriter({ db, projection, checkpointName: name, fence: lease.fence, checkpoint: lease.checkpoint, tables: shadowTables, startsEmpty: fresh, append: true }),
+    );
   }
   let events = resumedEvents;
   const report = (phase: RebuildProgress['phase']) =>
@@ -82,6 +87,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
     writers.map((writer) => writer.checkpoint).reduce<string | undefined | null>((min, c) => (min === null ? c : min === undefined || c === undefined ? undefined : compare(c, min) < 0 ? c : min), null) ??
     undefined;
 
+  let renewed = Date.now();
   /** Reads and applies batches until fewer than a full batch come back (near the head), or none. */
   const fill = async (untilEmpty: boolean): Promise<void> => {
     // Why the next read starts before the current batch commits: reading and writing then
@@ -98,7 +104,11 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
         next.catch(() => undefined); // the read ahead is abandoned with the rebuild
         throw error;
       }
-      for (const lease of [...leases, ...live]) await extendLease(db, lease.name, owner, lease.fence, leaseMs);
+      // Renewed a few times per lease period, not after every batch: each renewal is a commit.
+      if (Date.now() - renewed >= leaseMs / 4) {
+        await extendLeases(db, [...leases, ...live], owner, leaseMs);
+        renewed = Date.now();
+      }
       events += batch.events.length;
       report('filling');
       if (!more && !untilEmpty) return;
@@ -170,10 +180,11 @@ async function indexesOf(db: SqlQueryable, relation: string): Promise<{ name: st
 const LOCK_ORDER = ['rm_cases', 'rm_people', 'rm_referrals'];
 const lockRank = (table: string) => (LOCK_ORDER.includes(table) ? LOCK_ORDER.indexOf(table) : LOCK_ORDER.length);
 
-async function extendLease(db: SqlQueryable, name: string, owner: string, fence: string, leaseMs: number): Promise<void> {
+async function extendLeases(db: SqlQueryable, leases: readonly { name: string; fence: string }[], owner: string, leaseMs: number): Promise<void> {
   await db.query(
-    `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000) WHERE name = $1 AND owner = $2 AND fence = $3`,
-    [name, owner, fence, leaseMs],
+    `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+      WHERE owner = $2 AND (name, fence) IN (SELECT * FROM unnest($1::text[], $3::bigint[]))`,
+    [leases.map((lease) => lease.name), owner, leases.map((lease) => lease.fence), leaseMs],
   );
 }
 

@@ -1,4 +1,5 @@
 import { Client, Pool, type PoolConfig } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { SqlDatabase, SqlQueryable, SqlRows } from './sql-database';
 
 export interface PostgresOptions {
@@ -48,6 +49,14 @@ export class PostgresDatabase implements SqlDatabase {
       const tx: SqlQueryable = {
         query: async <Row>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params as unknown[])).rows as Row[] }),
         exec: async (sql: string) => void (await client.query(sql)),
+        copyIn: (statement: string, data: string) =>
+          new Promise<void>((resolve, reject) => {
+            // 'finish' comes once the server has acknowledged the whole COPY (CommandComplete).
+            const stream = client.query(copyFrom(statement));
+            stream.on('error', reject);
+            stream.on('finish', resolve);
+            stream.end(data);
+          }),
       };
       const result = await work(tx);
       await client.query('COMMIT');
