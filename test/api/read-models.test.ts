@@ -16,6 +16,8 @@ import {
 
 // The read side through the API: caseload, timeline, referral list, outcomes, read-your-writes.
 
+jest.setTimeout(60_000);
+
 describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
   let api: ApiHarness;
   let worker: Caller;

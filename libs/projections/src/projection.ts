@@ -111,18 +111,36 @@ export interface BatchOptions {
   append?: boolean;
 }
 
+/** A batch applied in memory: the final state of the rows it changed, and the writes that store them. */
+export interface PreparedBatch {
+  changes: RowChanges;
+  /** One statement each: per table, a COPY append, an upsert, a delete. */
+  writes: ({ copy: string; data: string } | { sql: string; params: unknown[] })[];
+}
+
 /**
  * Projects a batch inside the caller's transaction: loads every row the batch needs (one query per
  * table), applies the events in order in memory, then writes each table's final rows with one
  * upsert (or an append of the new ones, see BatchOptions) and one delete.
  */
-export async function projectBatch(
-  tx: SqlQueryable,
+export async function projectBatch(tx: SqlQueryable, projection: Projection, events: readonly RecordedEvent[], names: TableNames = liveTables, options: BatchOptions = {}): Promise<RowChanges> {
+  const prepared = await prepareBatch(tx, projection, events, names, { ...options, append: options.append && tx.copyIn !== undefined });
+  await writeBatch(tx, prepared);
+  return prepared.changes;
+}
+
+/**
+ * The in-memory half of projectBatch: loads the rows the batch needs through `reader` (which must
+ * see every write before this batch), applies the events and builds the statements, writing
+ * nothing. `append` is honoured as given: the caller knows whether the writing side can COPY.
+ */
+export async function prepareBatch(
+  reader: SqlQueryable,
   projection: Projection,
   events: readonly RecordedEvent[],
   names: TableNames = liveTables,
   { cache, append = false }: BatchOptions = {},
-): Promise<RowChanges> {
+): Promise<PreparedBatch> {
   const rows = new BatchRows(projection);
   const wanted = new Map<string, Set<string>>();
   for (const event of events) {
@@ -144,18 +162,18 @@ export async function projectBatch(
       } else if (cached !== null) loaded.set(key, cached);
     }
     if (missing.length === 0) continue;
-    const { rows: found } = await tx.query<Row>(`SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`, [missing]);
+    const { rows: found } = await reader.query<Row>(`SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`, [missing]);
     for (const { row } of found as { row: Row }[]) loaded.set(String(row[table.key]), row);
   }
   for (const event of events) projection.apply(event, rows);
   const changes: RowChanges = new Map();
+  const writes: PreparedBatch['writes'] = [];
   for (const table of projection.tables) {
     const changed = rows.changed.get(table.name) as Set<string>;
     if (changed.size === 0) continue;
     const current = rows.tables.get(table.name) as Map<string, Row | null>;
     if (!table.writeOnly) changes.set(names(table.name), new Map([...changed].map((key) => [key, current.get(key) ?? null])));
     const physical = names(table.name);
-    const appendable = append && tx.copyIn !== undefined;
     const known = cache?.rows.get(physical);
     const upserts: Row[] = [];
     const appends: Row[] = [];
@@ -163,20 +181,32 @@ export async function projectBatch(
     for (const key of changed) {
       const row = current.get(key);
       if (!row) deletes.push(key);
-      else if (appendable && (table.insertOnly || (cache?.complete && !table.writeOnly && !known?.get(key)))) appends.push(row);
+      else if (append && (table.insertOnly || (cache?.complete && !table.writeOnly && !known?.get(key)))) appends.push(row);
       else upserts.push(row);
     }
-    if (appends.length) await appendRows(tx, physical, appends);
+    const columns = await columnsOf(reader, physical);
+    if (appends.length) writes.push(copyRows(physical, columns, appends));
     if (upserts.length) {
-      const columns = (await columnsOf(tx, physical)).map((column) => column.name).filter((column) => column !== table.key);
-      const set = columns.length ? `DO UPDATE SET (${columns.join(', ')}) = ROW(${columns.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
-      await tx.query(`INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, $1::jsonb) ON CONFLICT (${table.key}) ${set}`, [
-        JSON.stringify(upserts),
-      ]);
+      const set = columns.filter((column) => column.name !== table.key).map((column) => column.name);
+      const conflict = set.length ? `DO UPDATE SET (${set.join(', ')}) = ROW(${set.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
+      writes.push({
+        sql: `INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, $1::jsonb) ON CONFLICT (${table.key}) ${conflict}`,
+        params: [JSON.stringify(upserts)],
+      });
     }
-    if (deletes.length) await tx.query(`DELETE FROM ${physical} WHERE ${table.key} = ANY($1::${table.keyType}[])`, [deletes]);
+    if (deletes.length) writes.push({ sql: `DELETE FROM ${physical} WHERE ${table.key} = ANY($1::${table.keyType}[])`, params: [deletes] });
   }
-  return changes;
+  return { changes, writes };
+}
+
+/** The writing half of projectBatch, in the caller's transaction. */
+export async function writeBatch(tx: SqlQueryable, prepared: PreparedBatch): Promise<void> {
+  for (const write of prepared.writes) {
+    if ('copy' in write) {
+      if (!tx.copyIn) throw new Error('this database cannot COPY: prepare the batch without append');
+      await tx.copyIn(write.copy, write.data);
+    } else await tx.query(write.sql, write.params);
+  }
 }
 
 const CACHE_LIMIT = 1_000_000;
@@ -216,22 +246,21 @@ async function columnsOf(tx: SqlQueryable, table: string): Promise<Column[]> {
 }
 
 /**
- * Appends rows with COPY (text format): no JSON document to parse on the server, no conflict to
+ * A COPY (text format) that appends rows: no JSON document to parse on the server, no conflict to
  * look for. Each value is written as jsonb_populate_recordset would read it from the row's JSON,
  * so an appended row equals an upserted one.
  */
-async function appendRows(tx: SqlQueryable, table: string, rows: readonly Row[]): Promise<void> {
-  const columns = await columnsOf(tx, table);
+function copyRows(table: string, columns: readonly Column[], rows: readonly Row[]): { copy: string; data: string } {
   const encoders = columns.map(({ type }) => (type === 'jsonb' || type === 'json' ? copyJson : type === 'boolean' ? copyBoolean : copyText));
-  let text = '';
+  let data = '';
   for (const row of rows) {
     for (let i = 0; i < columns.length; i++) {
       const value = row[columns[i].name];
-      text += (i ? '\t' : '') + (value === null || value === undefined ? '\\N' : encoders[i](value));
+      data += (i ? '\t' : '') + (value === null || value === undefined ? '\\N' : encoders[i](value));
     }
-    text += '\n';
+    data += '\n';
   }
-  await (tx.copyIn as NonNullable<SqlQueryable['copyIn']>)(`COPY ${table} (${columns.map((column) => column.name).join(', ')}) FROM STDIN`, text);
+  return { copy: `COPY ${table} (${columns.map((column) => column.name).join(', ')}) FROM STDIN`, data };
 }
 
 // COPY's text format: backslash, newline, carriage return and tab are escaped; `\N` is NULL.
@@ -241,5 +270,9 @@ const copyText = (value: unknown): string => {
   const text = typeof value === 'string' ? value : String(value);
   return COPY_SPECIAL.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]) : text;
 };
-const copyJson = (value: unknown): string => copyText(JSON.stringify(value));
+// JSON text has no raw newline, carriage return or tab (they are escaped inside strings): only the backslash.
+const copyJson = (value: unknown): string => {
+  const json = JSON.stringify(value);
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+};
 const copyBoolean = (value: unknown): string => (value ? 't' : 'f');

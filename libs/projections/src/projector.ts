@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
-import { emptyRowCache, projectBatch, rememberRows, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
+import { emptyRowCache, prepareBatch, projectBatch, rememberRows, writeBatch, type PreparedBatch, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
 
 export interface ProjectorOptions {
   store: EventStore;
@@ -311,6 +311,8 @@ export class CheckpointedWriter {
   checkpoint: string | undefined;
   /** Rows this writer has committed (see RowCache): saves reading them back batch after batch. */
   private readonly cache: RowCache;
+  /** The last event prepared ahead of its commit (see prepareAhead); undefined when none is. */
+  private ahead: string | undefined;
 
   constructor(private readonly options: WriterOptions) {
     this.checkpoint = options.checkpoint;
@@ -323,7 +325,7 @@ export class CheckpointedWriter {
 
   /** The events of a batch this writer has not yet projected (a resumed rebuild may be ahead of others). */
   pending(events: RecordedEvent[], compare: (a: string, b: string) => number): RecordedEvent[] {
-    const after = this.checkpoint;
+    const after = this.ahead ?? this.checkpoint;
     // Events come in delivery order: when the first is past the checkpoint, all are (the usual
     // case, decided with one comparison instead of one per event).
     if (after === undefined || events.length === 0 || compare(events[0].checkpoint, after) > 0) return events;
@@ -336,6 +338,43 @@ export class CheckpointedWriter {
     const changes = await projectBatch(tx, this.options.projection, events, this.options.tables, { cache: this.cache, append: this.options.append });
     await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, events);
     return changes;
+  }
+
+  /**
+   * Applies a batch in memory before the batches prepared earlier have committed (a rebuild's
+   * pipeline: the next batch is applied while this one is written). Its rows go into the cache at
+   * once: the next batch must find them there, as the tables do not have them yet. Rows the cache
+   * lacks are read from the database, where every batch that touched them has committed (only the
+   * batch in flight has not, and its rows are cached). `forgetAhead` when a write fails.
+   */
+  async prepareAhead(events: RecordedEvent[], compare: (a: string, b: string) => number): Promise<AheadBatch | undefined> {
+    const pending = this.pending(events, compare);
+    if (pending.length === 0) return undefined;
+    const { db, projection, tables, append } = this.options;
+    const prepared = await prepareBatch(db, projection, pending, tables, { cache: this.cache, append: append && db.copyIn !== undefined });
+    rememberRows(this.cache, prepared.changes);
+    this.ahead = pending[pending.length - 1].checkpoint;
+    return { writer: this, events: pending, prepared };
+  }
+
+  /** Writes a batch from prepareAhead inside a transaction shared with other writers; `committedAhead` once it commits. */
+  async writeAhead(tx: SqlQueryable, batch: AheadBatch, checkpoint: string): Promise<void> {
+    await lockProjection(tx, this.options.checkpointName, this.options.fence, this.checkpoint);
+    await writeBatch(tx, batch.prepared);
+    await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, batch.events);
+  }
+
+  committedAhead(checkpoint: string): void {
+    this.checkpoint = checkpoint;
+    if (this.ahead === checkpoint) this.ahead = undefined;
+    this.options.committed?.();
+  }
+
+  /** A write of prepared batches failed: the cache holds rows that were never stored. */
+  forgetAhead(): void {
+    this.cache.rows.clear();
+    this.cache.complete = false;
+    this.ahead = undefined;
   }
 
   committed(checkpoint: string, changes: RowChanges): void {
@@ -400,6 +439,13 @@ export class CheckpointedWriter {
     const changes = await this.options.db.transaction((tx) => this.projectIn(tx, events, checkpoint));
     this.committed(checkpoint, changes);
   }
+}
+
+/** A batch one writer has applied in memory ahead of its commit (see CheckpointedWriter.prepareAhead). */
+export interface AheadBatch {
+  writer: CheckpointedWriter;
+  events: RecordedEvent[];
+  prepared: PreparedBatch;
 }
 
 /**
