@@ -78,7 +78,7 @@ export const casesProjection: Projection = {
   tables: [
     { name: 'rm_cases', key: 'case_id', keyType: 'uuid' },
     { name: 'rm_follow_ups', key: 'follow_up_id', keyType: 'uuid' },
-    { name: 'rm_welfare_checks', key: 'welfare_check_id', keyType: 'uuid', writeOnly: true },
+    { name: 'rm_welfare_checks', key: 'welfare_check_id', keyType: 'uuid', writeOnly: true, insertOnly: true },
   ],
   needs(event) {
     if (!event.streamId.startsWith('case-')) return [];
@@ -238,7 +238,7 @@ export const referralsProjection: Projection = {
 export const timelineProjection: Projection = {
   name: 'timeline',
   tables: [
-    { name: 'rm_timeline', key: 'event_id', keyType: 'uuid', writeOnly: true },
+    { name: 'rm_timeline', key: 'event_id', keyType: 'uuid', writeOnly: true, insertOnly: true },
     { name: 'rm_timeline_referrals', key: 'referral_id', keyType: 'uuid' },
   ],
   needs(event) {

@@ -10,6 +10,12 @@ export interface ProjectionTable {
   keyType: 'uuid' | 'text';
   /** Never read back by the projection (no event `needs` its rows): not kept in a writer's row cache. */
   writeOnly?: boolean;
+  /**
+   * Each row is put once, by the one event that creates it, and never changed or removed (a
+   * timeline entry, a welfare check). A writer that projects each event exactly once may then
+   * append its rows without looking for an earlier one.
+   */
+  insertOnly?: boolean;
 }
 
 /**
@@ -17,7 +23,17 @@ export interface ProjectionTable {
  * (`null`: known absent). Why this is safe: while a writer holds its projection's lease, nothing
  * else writes those tables; a takeover or a rebuild swap raises the fence and retires the writer.
  */
-export type RowCache = Map<string, Map<string, Row | null>>;
+export interface RowCache {
+  rows: Map<string, Map<string, Row | null>>;
+  /**
+   * Every row of the writer's (not write-only) tables is in `rows`, so a key missing there is
+   * absent: the writer filled them from empty (a rebuild's fresh shadow tables) and has never
+   * emptied its cache since.
+   */
+  complete: boolean;
+}
+
+export const emptyRowCache = (complete = false): RowCache => ({ rows: new Map(), complete });
 
 /** The final state of every row a batch changed, by physical table, then key. */
 export type RowChanges = Map<string, Map<string, Row | null>>;
@@ -82,20 +98,49 @@ class BatchRows implements Rows {
 }
 
 // Columns of a read-model table change only through a migration, and every database has the same.
-const columnCache = new Map<string, string[]>();
+const columnCache = new Map<string, Column[]>();
+
+export interface BatchOptions {
+  /** Rows the writer already knows (see RowCache): taken from here instead of the database. */
+  cache?: RowCache;
+  /**
+   * The writer projects each event exactly once (its checkpoint moves in the same transaction):
+   * rows known to be new — of `insertOnly` tables, or absent from a complete cache — are then
+   * appended with COPY where the database offers it, and only the others upserted.
+   */
+  append?: boolean;
+}
+
+/** A batch applied in memory: the final state of the rows it changed, and the writes that store them. */
+export interface PreparedBatch {
+  changes: RowChanges;
+  /** One statement each: per table, a COPY append, an upsert, a delete. */
+  writes: ({ copy: string; data: string } | { sql: string; params: unknown[] })[];
+}
 
 /**
  * Projects a batch inside the caller's transaction: loads every row the batch needs (one query per
  * table), applies the events in order in memory, then writes each table's final rows with one
- * upsert and one delete. Rows in `cache` are taken from it instead of the database.
+ * upsert (or an append of the new ones, see BatchOptions) and one delete.
  */
-export async function projectBatch(
-  tx: SqlQueryable,
+export async function projectBatch(tx: SqlQueryable, projection: Projection, events: readonly RecordedEvent[], names: TableNames = liveTables, options: BatchOptions = {}): Promise<RowChanges> {
+  const prepared = await prepareBatch(tx, projection, events, names, { ...options, append: options.append && tx.copyIn !== undefined });
+  await writeBatch(tx, prepared);
+  return prepared.changes;
+}
+
+/**
+ * The in-memory half of projectBatch: loads the rows the batch needs through `reader` (which must
+ * see every write before this batch), applies the events and builds the statements, writing
+ * nothing. `append` is honoured as given: the caller knows whether the writing side can COPY.
+ */
+export async function prepareBatch(
+  reader: SqlQueryable,
   projection: Projection,
   events: readonly RecordedEvent[],
   names: TableNames = liveTables,
-  cache?: RowCache,
-): Promise<RowChanges> {
+  { cache, append = false }: BatchOptions = {},
+): Promise<PreparedBatch> {
   const rows = new BatchRows(projection);
   const wanted = new Map<string, Set<string>>();
   for (const event of events) {
@@ -108,42 +153,60 @@ export async function projectBatch(
     const table = projection.tables.find((t) => t.name === tableName);
     if (!table) throw new Error(`projection ${projection.name} has no table ${tableName}`);
     const loaded = rows.tables.get(table.name) as Map<string, Row | null>;
-    const known = cache?.get(names(table.name));
+    const known = cache?.rows.get(names(table.name));
     const missing: string[] = [];
     for (const key of keys) {
       const cached = known?.get(key);
-      if (cached === undefined) missing.push(key);
-      else if (cached !== null) loaded.set(key, cached);
+      if (cached === undefined) {
+        if (!cache?.complete) missing.push(key);
+      } else if (cached !== null) loaded.set(key, cached);
     }
     if (missing.length === 0) continue;
-    const { rows: found } = await tx.query<Row>(`SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`, [missing]);
+    const { rows: found } = await reader.query<Row>(`SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`, [missing]);
     for (const { row } of found as { row: Row }[]) loaded.set(String(row[table.key]), row);
   }
   for (const event of events) projection.apply(event, rows);
   const changes: RowChanges = new Map();
+  const writes: PreparedBatch['writes'] = [];
   for (const table of projection.tables) {
     const changed = rows.changed.get(table.name) as Set<string>;
     if (changed.size === 0) continue;
     const current = rows.tables.get(table.name) as Map<string, Row | null>;
     if (!table.writeOnly) changes.set(names(table.name), new Map([...changed].map((key) => [key, current.get(key) ?? null])));
+    const physical = names(table.name);
+    const known = cache?.rows.get(physical);
     const upserts: Row[] = [];
+    const appends: Row[] = [];
     const deletes: string[] = [];
     for (const key of changed) {
       const row = current.get(key);
-      if (row) upserts.push(row);
-      else deletes.push(key);
+      if (!row) deletes.push(key);
+      else if (append && (table.insertOnly || (cache?.complete && !table.writeOnly && !known?.get(key)))) appends.push(row);
+      else upserts.push(row);
     }
-    const physical = names(table.name);
+    const columns = await columnsOf(reader, physical);
+    if (appends.length) writes.push(copyRows(physical, columns, appends));
     if (upserts.length) {
-      const columns = (await columnsOf(tx, physical)).filter((column) => column !== table.key);
-      const set = columns.length ? `DO UPDATE SET (${columns.join(', ')}) = ROW(${columns.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
-      await tx.query(`INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, $1::jsonb) ON CONFLICT (${table.key}) ${set}`, [
-        JSON.stringify(upserts),
-      ]);
+      const set = columns.filter((column) => column.name !== table.key).map((column) => column.name);
+      const conflict = set.length ? `DO UPDATE SET (${set.join(', ')}) = ROW(${set.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
+      writes.push({
+        sql: `INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, $1::jsonb) ON CONFLICT (${table.key}) ${conflict}`,
+        params: [JSON.stringify(upserts)],
+      });
     }
-    if (deletes.length) await tx.query(`DELETE FROM ${physical} WHERE ${table.key} = ANY($1::${table.keyType}[])`, [deletes]);
+    if (deletes.length) writes.push({ sql: `DELETE FROM ${physical} WHERE ${table.key} = ANY($1::${table.keyType}[])`, params: [deletes] });
   }
-  return changes;
+  return { changes, writes };
+}
+
+/** The writing half of projectBatch, in the caller's transaction. */
+export async function writeBatch(tx: SqlQueryable, prepared: PreparedBatch): Promise<void> {
+  for (const write of prepared.writes) {
+    if ('copy' in write) {
+      if (!tx.copyIn) throw new Error('this database cannot COPY: prepare the batch without append');
+      await tx.copyIn(write.copy, write.data);
+    } else await tx.query(write.sql, write.params);
+  }
 }
 
 const CACHE_LIMIT = 1_000_000;
@@ -151,24 +214,65 @@ const CACHE_LIMIT = 1_000_000;
 /** Folds a committed batch's changes into a writer's cache (emptied when it grows past its limit). */
 export function rememberRows(cache: RowCache, changes: RowChanges): void {
   let size = 0;
-  for (const table of cache.values()) size += table.size;
-  if (size > CACHE_LIMIT) cache.clear();
+  for (const table of cache.rows.values()) size += table.size;
+  if (size > CACHE_LIMIT) {
+    cache.rows.clear();
+    cache.complete = false;
+  }
   for (const [table, rows] of changes) {
-    let known = cache.get(table);
-    if (!known) cache.set(table, (known = new Map()));
+    let known = cache.rows.get(table);
+    if (!known) cache.rows.set(table, (known = new Map()));
     for (const [key, row] of rows) known.set(key, row);
   }
 }
 
-async function columnsOf(tx: SqlQueryable, table: string): Promise<string[]> {
+interface Column {
+  name: string;
+  /** information_schema's data_type: `jsonb`, `boolean`, `text`, … */
+  type: string;
+}
+
+async function columnsOf(tx: SqlQueryable, table: string): Promise<Column[]> {
   let columns = columnCache.get(table);
   if (!columns) {
-    const { rows } = await tx.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+    const { rows } = await tx.query<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
       [table],
     );
-    columns = rows.map((row) => row.column_name);
+    columns = rows.map((row) => ({ name: row.column_name, type: row.data_type }));
     if (columns.length) columnCache.set(table, columns);
   }
   return columns;
 }
+
+/**
+ * A COPY (text format) that appends rows: no JSON document to parse on the server, no conflict to
+ * look for. Each value is written as jsonb_populate_recordset would read it from the row's JSON,
+ * so an appended row equals an upserted one.
+ */
+function copyRows(table: string, columns: readonly Column[], rows: readonly Row[]): { copy: string; data: string } {
+  const encoders = columns.map(({ type }) => (type === 'jsonb' || type === 'json' ? copyJson : type === 'boolean' ? copyBoolean : copyText));
+  let data = '';
+  for (const row of rows) {
+    for (let i = 0; i < columns.length; i++) {
+      const value = row[columns[i].name];
+      data += (i ? '\t' : '') + (value === null || value === undefined ? '\\N' : encoders[i](value));
+    }
+    data += '\n';
+  }
+  return { copy: `COPY ${table} (${columns.map((column) => column.name).join(', ')}) FROM STDIN`, data };
+}
+
+// COPY's text format: backslash, newline, carriage return and tab are escaped; `\N` is NULL.
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+const copyText = (value: unknown): string => {
+  const text = typeof value === 'string' ? value : String(value);
+  return COPY_SPECIAL.test(text) ? text.replace(/[\\\n\r\t]/g, (c) => COPY_ESCAPES[c]) : text;
+};
+// JSON text has no raw newline, carriage return or tab (they are escaped inside strings): only the backslash.
+const copyJson = (value: unknown): string => {
+  const json = JSON.stringify(value);
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+};
+const copyBoolean = (value: unknown): string => (value ? 't' : 'f');

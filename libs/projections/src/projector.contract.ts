@@ -6,7 +6,7 @@ import { caseworkProjections } from './casework-projections';
 import { projectBatch, shadowTables } from './projection';
 import { acquireLease, CheckpointedWriter, LeaseLostError, Projector, projectionStatus } from './projector';
 import { ReadModels } from './read-models/read-model-database';
-import { rebuildProjection } from './rebuild';
+import { rebuildProjection, rebuildProjections } from './rebuild';
 import { appendCaseStory, caseworkEvent, dumpTables, freshReplay, until } from './testing/history';
 
 // The projector against real databases: exactly-once effects, poison events, leases, rebuilds.
@@ -195,6 +195,32 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     expect(leftovers).toEqual([]);
     const status = await projectionStatus(store, db, ['timeline']);
     expect(status[0].eventsProjected).toBe(48);
+  });
+
+  it('rebuilds every read model in one pass; text that COPY must escape arrives exactly', async () => {
+    await story();
+    const { caseId, personId } = await story();
+    const awkward = 'back\\slash \\N tab\there\nnew line\r\n "quoted" émigré 🏠 \u2028';
+    await store.append(`person-${personId}`, [caseworkEvent('PersonDetailsCorrected', { personId, changes: { givenName: awkward }, correctedAt: new Date().toISOString() })]);
+    head = (await store.append(`case-${caseId}`, [caseworkEvent('NoteAdded', { caseId, noteId: randomUUID(), body: awkward, visibility: 'team', addedAt: new Date().toISOString() })])).checkpoint;
+    await rebuildProjections({ store, db, projections: caseworkProjections, batchSize: 4 });
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
+    const { rows } = await db.query<{ body: string }>(`SELECT data->>'body' AS body FROM rm_timeline WHERE type = 'NoteAdded' AND case_id = $1 AND data->>'body' <> 'b'`, [caseId]);
+    expect(rows).toEqual([{ body: awkward }]);
+  });
+
+  it('parks a poison event met during a rebuild and goes on with the events after it', async () => {
+    const { caseId } = await story();
+    await store.append(`case-${caseId}`, [caseworkEvent('FollowUpCompleted', { caseId, followUpId: randomUUID(), outcome: 'x', note: null, completedAt: new Date().toISOString() })]);
+    await store.append(`case-${caseId}`, [caseworkEvent('CaseClosed', { caseId, disposition: 'resolved', note: null, closedAt: new Date().toISOString() })]);
+    await story();
+    await rebuildProjections({ store, db, projections: caseworkProjections, batchSize: 3 });
+    const { rows: letters } = await db.query<{ projection: string; event_type: string }>(`SELECT projection, event_type FROM projection_dead_letters`);
+    expect(letters).toEqual([{ projection: 'cases', event_type: 'FollowUpCompleted' }]);
+    const { rows: cases } = await db.query<{ status: string }>(`SELECT status FROM rm_cases WHERE case_id = $1`, [caseId]);
+    expect(cases).toEqual([{ status: 'closed' }]);
+    const { rows: counts } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM rm_cases`);
+    expect(counts[0].n).toBe(2);
   });
 
   it('takes its projection back after a rebuild took the lease while nothing was arriving', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
-import { projectBatch, rememberRows, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
+import { emptyRowCache, prepareBatch, projectBatch, rememberRows, writeBatch, type PreparedBatch, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
 
 export interface ProjectorOptions {
   store: EventStore;
@@ -293,6 +293,10 @@ export interface WriterOptions {
   checkpoint: string | undefined;
   /** Live tables, or a rebuild's shadow tables. */
   tables?: TableNames;
+  /** The writer's tables were created empty for it (a rebuild's fresh fill): its row cache then knows every row. */
+  startsEmpty?: boolean;
+  /** Append rows known to be new with COPY (see BatchOptions.append): a rebuild's bulk fill. */
+  append?: boolean;
   maxAttempts?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, details?: unknown) => void;
   committed?: () => void;
@@ -306,10 +310,13 @@ export interface WriterOptions {
 export class CheckpointedWriter {
   checkpoint: string | undefined;
   /** Rows this writer has committed (see RowCache): saves reading them back batch after batch. */
-  private readonly cache: RowCache = new Map();
+  private readonly cache: RowCache;
+  /** The last event prepared ahead of its commit (see prepareAhead); undefined when none is. */
+  private ahead: string | undefined;
 
   constructor(private readonly options: WriterOptions) {
     this.checkpoint = options.checkpoint;
+    this.cache = emptyRowCache(options.startsEmpty);
   }
 
   get name(): string {
@@ -318,16 +325,56 @@ export class CheckpointedWriter {
 
   /** The events of a batch this writer has not yet projected (a resumed rebuild may be ahead of others). */
   pending(events: RecordedEvent[], compare: (a: string, b: string) => number): RecordedEvent[] {
-    const after = this.checkpoint;
-    return after === undefined ? events : events.filter((event) => compare(event.checkpoint, after) > 0);
+    const after = this.ahead ?? this.checkpoint;
+    // Events come in delivery order: when the first is past the checkpoint, all are (the usual
+    // case, decided with one comparison instead of one per event).
+    if (after === undefined || events.length === 0 || compare(events[0].checkpoint, after) > 0) return events;
+    return events.filter((event) => compare(event.checkpoint, after) > 0);
   }
 
   /** Projects inside a transaction shared with other writers; call `committed` once it commits. */
   async projectIn(tx: SqlQueryable, events: RecordedEvent[], checkpoint: string): Promise<RowChanges> {
     await lockProjection(tx, this.options.checkpointName, this.options.fence, this.checkpoint);
-    const changes = await projectBatch(tx, this.options.projection, events, this.options.tables, this.cache);
+    const changes = await projectBatch(tx, this.options.projection, events, this.options.tables, { cache: this.cache, append: this.options.append });
     await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, events);
     return changes;
+  }
+
+  /**
+   * Applies a batch in memory before the batches prepared earlier have committed (a rebuild's
+   * pipeline: the next batch is applied while this one is written). Its rows go into the cache at
+   * once: the next batch must find them there, as the tables do not have them yet. Rows the cache
+   * lacks are read from the database, where every batch that touched them has committed (only the
+   * batch in flight has not, and its rows are cached). `forgetAhead` when a write fails.
+   */
+  async prepareAhead(events: RecordedEvent[], compare: (a: string, b: string) => number): Promise<AheadBatch | undefined> {
+    const pending = this.pending(events, compare);
+    if (pending.length === 0) return undefined;
+    const { db, projection, tables, append } = this.options;
+    const prepared = await prepareBatch(db, projection, pending, tables, { cache: this.cache, append: append && db.copyIn !== undefined });
+    rememberRows(this.cache, prepared.changes);
+    this.ahead = pending[pending.length - 1].checkpoint;
+    return { writer: this, events: pending, prepared };
+  }
+
+  /** Writes a batch from prepareAhead inside a transaction shared with other writers; `committedAhead` once it commits. */
+  async writeAhead(tx: SqlQueryable, batch: AheadBatch, checkpoint: string): Promise<void> {
+    await lockProjection(tx, this.options.checkpointName, this.options.fence, this.checkpoint);
+    await writeBatch(tx, batch.prepared);
+    await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, batch.events);
+  }
+
+  committedAhead(checkpoint: string): void {
+    this.checkpoint = checkpoint;
+    if (this.ahead === checkpoint) this.ahead = undefined;
+    this.options.committed?.();
+  }
+
+  /** A write of prepared batches failed: the cache holds rows that were never stored. */
+  forgetAhead(): void {
+    this.cache.rows.clear();
+    this.cache.complete = false;
+    this.ahead = undefined;
   }
 
   committed(checkpoint: string, changes: RowChanges): void {
@@ -392,6 +439,13 @@ export class CheckpointedWriter {
     const changes = await this.options.db.transaction((tx) => this.projectIn(tx, events, checkpoint));
     this.committed(checkpoint, changes);
   }
+}
+
+/** A batch one writer has applied in memory ahead of its commit (see CheckpointedWriter.prepareAhead). */
+export interface AheadBatch {
+  writer: CheckpointedWriter;
+  events: RecordedEvent[];
+  prepared: PreparedBatch;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { EventStore, ReadAllBatch, SqlDatabase, SqlQueryable } from '@caseline/event-store';
 import { shadowTables, type Projection } from './projection';
-import { acquireLease, CheckpointedWriter, lockProjection, projectTogether } from './projector';
+import { acquireLease, CheckpointedWriter, lockProjection, projectTogether, type AheadBatch } from './projector';
 
 export interface RebuildProgress {
   projections: string[];
@@ -49,10 +49,10 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   let resumedEvents = Number.POSITIVE_INFINITY;
   for (const projection of projections) {
     const name = rebuildName(projection.name);
-    await db.transaction(async (tx) => {
+    const fresh = await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [name]);
       const { rows } = await tx.query(`SELECT 1 FROM projection_checkpoints WHERE name = $1`, [name]);
-      if (rows.length) return; // resuming: the shadow tables hold what the last run committed
+      if (rows.length) return false; // resuming: the shadow tables hold what the last run committed
       for (const table of projection.tables) {
         await tx.query(`DROP TABLE IF EXISTS ${shadowTables(table.name)}`);
         // Only the primary key while filling (upserts need it); the other indexes are built once,
@@ -62,13 +62,18 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
       }
       await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [name]);
       await tx.query(`INSERT INTO projection_checkpoints (name) VALUES ($1)`, [name]);
+      return true;
     });
     const lease = await acquireLease(db, name, owner, leaseMs);
     if (!lease) throw new Error(`another rebuild of ${projection.name} is running`);
     const { rows } = await db.query<{ events: string }>(`SELECT events::text AS events FROM projection_checkpoints WHERE name = $1`, [name]);
     resumedEvents = Math.min(resumedEvents, Number(rows[0]?.events ?? 0));
     leases.push({ name, fence: lease.fence });
-    writers.push(new CheckpointedWriter({ db, projection, checkpointName: name, fence: lease.fence, checkpoint: lease.checkpoint, tables: shadowTables }));
+    // A fresh fill starts from empty shadow tables that only this writer fills: what its cache does
+    // not hold is absent, so nothing need be looked up, and new rows are appended (COPY).
+    writers.push(
+      new CheckpointedWriter({ db, projection, checkpointName: name, fence: lease.fence, checkpoint: lease.checkpoint, tables: shadowTables, startsEmpty: fresh, append: true }),
+    );
   }
   let events = resumedEvents;
   const report = (phase: RebuildProgress['phase']) =>
@@ -82,26 +87,94 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
     writers.map((writer) => writer.checkpoint).reduce<string | undefined | null>((min, c) => (min === null ? c : min === undefined || c === undefined ? undefined : compare(c, min) < 0 ? c : min), null) ??
     undefined;
 
-  /** Reads and applies batches until fewer than a full batch come back (near the head), or none. */
+  let renewed = Date.now();
+  /** After each batch: renew the leases now and then, count, report. */
+  const done = async (batch: ReadAllBatch) => {
+    // Renewed a few times per lease period, not after every batch: each renewal is a commit.
+    if (Date.now() - renewed >= leaseMs / 4) {
+      await extendLeases(db, [...leases, ...live], owner, leaseMs);
+      renewed = Date.now();
+    }
+    events += batch.events.length;
+    report('filling');
+  };
+
+  /** Applies a batch in memory for every writer that has not yet projected it (see prepareAhead). */
+  const prepare = async (batch: ReadAllBatch): Promise<AheadBatch[]> => {
+    const prepared: AheadBatch[] = [];
+    for (const writer of writers) {
+      // Why yield: the transaction writing the previous batch sends its next statement now, so the
+      // database writes while this process applies events.
+      await new Promise((resolve) => setImmediate(resolve));
+      const ahead = await writer.prepareAhead(batch.events, compare);
+      if (ahead) prepared.push(ahead);
+    }
+    return prepared;
+  };
+
+  /** Commits a prepared batch in one transaction; answers whether it did. */
+  const write = async (batch: ReadAllBatch, prepared: AheadBatch[]): Promise<boolean> => {
+    const checkpoint = batch.checkpoint as string;
+    try {
+      await db.transaction(async (tx) => {
+        for (const ahead of prepared) await ahead.writer.writeAhead(tx, ahead, checkpoint);
+      });
+    } catch {
+      return false;
+    }
+    for (const ahead of prepared) ahead.writer.committedAhead(checkpoint);
+    return true;
+  };
+
+  /**
+   * A write that failed: what every writer prepared since its commit is void (the next batch was
+   * applied on rows never stored), so the batch is projected again the slow way — split, retried,
+   * poison events parked; a lost lease or database ends the rebuild there.
+   */
+  const recover = async (batch: ReadAllBatch) => {
+    for (const writer of writers) writer.forgetAhead();
+    await projectTogether(db, writers, batch.events, batch.checkpoint as string, compare);
+  };
+
+  /**
+   * Reads and applies batches until fewer than a full batch come back (near the head), or none.
+   * A pipeline: while batch N is written (one transaction with the checkpoints), batch N+1 is
+   * applied in memory and batch N+2 read — the database and this process work at the same time.
+   */
   const fill = async (untilEmpty: boolean): Promise<void> => {
-    // Why the next read starts before the current batch commits: reading and writing then
-    // overlap (on PostgreSQL, on two connections).
     let next: Promise<ReadAllBatch> = store.readAll({ after: earliest(), maxCount: batchSize });
-    for (;;) {
-      const batch = await next;
-      if (batch.events.length === 0) return;
-      const more = batch.events.length === batchSize;
-      if (more || untilEmpty) next = store.readAll({ after: batch.checkpoint, maxCount: batchSize });
-      try {
-        await projectTogether(db, writers, batch.events, batch.checkpoint as string, compare);
-      } catch (error) {
-        next.catch(() => undefined); // the read ahead is abandoned with the rebuild
-        throw error;
+    let writing: { batch: ReadAllBatch; committed: Promise<boolean> } | undefined;
+    try {
+      for (;;) {
+        const batch = await next;
+        const more = batch.events.length === batchSize;
+        if (batch.events.length && (more || untilEmpty)) next = store.readAll({ after: batch.checkpoint, maxCount: batchSize });
+        // undefined: this batch goes the slow way (an event failed to apply, or the write before it failed).
+        let prepared = batch.events.length ? await prepare(batch).catch(() => undefined) : [];
+        if (writing) {
+          const committed = await writing.committed;
+          if (!committed) await recover(writing.batch);
+          await done(writing.batch);
+          writing = undefined;
+          if (!committed) prepared = undefined;
+        }
+        if (batch.events.length === 0) return;
+        if (prepared === undefined) {
+          await recover(batch);
+          await done(batch);
+        } else {
+          writing = { batch, committed: write(batch, prepared) };
+          if (more || untilEmpty) continue;
+          if (!(await writing.committed)) await recover(batch);
+          await done(batch);
+        }
+        if (!more && !untilEmpty) return;
       }
-      for (const lease of [...leases, ...live]) await extendLease(db, lease.name, owner, lease.fence, leaseMs);
-      events += batch.events.length;
-      report('filling');
-      if (!more && !untilEmpty) return;
+    } catch (error) {
+      // The read ahead and the write in flight are abandoned with the rebuild.
+      next.catch(() => undefined);
+      writing?.committed.catch(() => undefined);
+      throw error;
     }
   };
 
@@ -170,10 +243,11 @@ async function indexesOf(db: SqlQueryable, relation: string): Promise<{ name: st
 const LOCK_ORDER = ['rm_cases', 'rm_people', 'rm_referrals'];
 const lockRank = (table: string) => (LOCK_ORDER.includes(table) ? LOCK_ORDER.indexOf(table) : LOCK_ORDER.length);
 
-async function extendLease(db: SqlQueryable, name: string, owner: string, fence: string, leaseMs: number): Promise<void> {
+async function extendLeases(db: SqlQueryable, leases: readonly { name: string; fence: string }[], owner: string, leaseMs: number): Promise<void> {
   await db.query(
-    `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000) WHERE name = $1 AND owner = $2 AND fence = $3`,
-    [name, owner, fence, leaseMs],
+    `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+      WHERE owner = $2 AND (name, fence) IN (SELECT * FROM unnest($1::text[], $3::bigint[]))`,
+    [leases.map((lease) => lease.name), owner, leases.map((lease) => lease.fence), leaseMs],
   );
 }
 

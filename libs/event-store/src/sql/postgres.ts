@@ -1,4 +1,5 @@
-import { Client, Pool, type PoolConfig } from 'pg';
+import { Client, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { SqlDatabase, SqlQueryable, SqlRows } from './sql-database';
 
 export interface PostgresOptions {
@@ -40,6 +41,19 @@ export class PostgresDatabase implements SqlDatabase {
     await this.pool.query(sql);
   }
 
+  async copyIn(statement: string, data: string): Promise<void> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error); // as in transaction()
+    client.on('error', onError);
+    try {
+      await copyIn(client, statement, data);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
   async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
@@ -52,6 +66,7 @@ export class PostgresDatabase implements SqlDatabase {
       const tx: SqlQueryable = {
         query: async <Row>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params as unknown[])).rows as Row[] }),
         exec: async (sql: string) => void (await client.query(sql)),
+        copyIn: (statement: string, data: string) => copyIn(client, statement, data),
       };
       const result = await work(tx);
       await client.query('COMMIT');
@@ -108,6 +123,16 @@ export class PostgresDatabase implements SqlDatabase {
     await Promise.all([...this.listeners].map((client) => client.end().catch(() => undefined)));
     await this.pool.end();
   }
+}
+
+function copyIn(client: PoolClient, statement: string, data: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    // 'finish' comes once the server has acknowledged the whole COPY (CommandComplete).
+    const stream = client.query(copyFrom(statement));
+    stream.on('error', reject);
+    stream.on('finish', resolve);
+    stream.end(data);
+  });
 }
 
 function quoteIdentifier(name: string): string {

@@ -14,6 +14,11 @@ export interface SqlQueryable {
   query<Row = Record<string, unknown>>(text: string, params?: unknown[], name?: string): Promise<SqlRows<Row>>;
   /** Runs several statements separated by semicolons, no parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Runs `COPY … FROM STDIN` with `data` (text format) as its input. Only where the driver can
+   * stream COPY data (PostgreSQL's); callers fall back to INSERT without it.
+   */
+  copyIn?(statement: string, data: string): Promise<void>;
 }
 
 export interface SqlDatabase extends SqlQueryable {
