@@ -2,6 +2,7 @@
  * The event store port. Everything in Caseline that writes or reads events goes through this
  * interface; PostgreSQL, PGlite and KurrentDB are adapters behind it and pass one contract suite.
  */
+import type { ChainVerification } from './hash-chain';
 
 /** Who did it, as taken from the verified token (never from a request body). */
 export interface Actor {
@@ -158,6 +159,11 @@ export interface EventStore {
    * compute it faster than readStored and contentHash (whole-store verification). Same order.
    */
   readStoredLinks?(streamIds: string[]): Promise<StoredLink[]>;
+  /**
+   * Optional: verifyLinks(readStoredLinks([head.streamId]), head) for each head, in order, where
+   * the adapter can walk the chains faster than that (whole-store verification).
+   */
+  verifyStoredChains?(heads: StreamHead[]): Promise<ChainVerification[]>;
   /** Is the backing database reachable right now (for readiness)? */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -43,42 +43,70 @@ export interface StoredPage {
 }
 
 /**
- * Pages of streams and their stored links, `ahead` pages being read while the current one is
- * checked. Why: hashing is CPU in this process and the reads are work for the database (another
- * core); overlapping them keeps both busy instead of taking turns. Three ahead: on PostgreSQL two
- * worker threads each read and hash one page while their connection reads the next. The heads of the next page
- * come from the last page's, so they are listed in turn; the event reads overlap.
+ * Pages of streams, each with what `read` makes of it, `ahead` pages being read while the current
+ * one is checked. Why: hashing is CPU in this process (or its workers) and the reads are work for
+ * the database (another core); overlapping them keeps both busy instead of taking turns. Three
+ * ahead: on PostgreSQL two worker threads each read and hash one page while their connection reads
+ * the next. The heads of the next page come from the last page's, so they are listed in turn; the
+ * reads overlap.
  */
+export async function* readAhead<T>(
+  nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>,
+  read: (heads: StreamHead[]) => Promise<T>,
+  ahead = 3,
+): AsyncGenerator<{ heads: StreamHead[]; read: T }> {
+  const reads: Promise<{ heads: StreamHead[]; read?: T }>[] = [];
+  let previous: StreamHead[] | undefined;
+  let exhausted = false;
+  // Each read waits for the heads before it, then reads its page without waiting for theirs.
+  let headsChain: Promise<StreamHead[] | undefined> = Promise.resolve(undefined);
+  const schedule = () => {
+    const heads = headsChain.then((before) => (exhausted ? [] : nextHeads(before ?? previous)));
+    headsChain = heads;
+    const page = heads.then(async (list) => {
+      if (list.length === 0) {
+        exhausted = true;
+        return { heads: list };
+      }
+      return { heads: list, read: await read(list) };
+    });
+    // The consumer may stop early (a broken chain): a failing read-ahead must not go unhandled.
+    page.catch(() => undefined);
+    reads.push(page);
+  };
+  for (let i = 0; i <= ahead; i++) schedule();
+  for (;;) {
+    const page = await (reads.shift() as Promise<{ heads: StreamHead[]; read?: T }>);
+    if (page.heads.length === 0) return;
+    previous = page.heads;
+    schedule();
+    yield page as { heads: StreamHead[]; read: T };
+  }
+}
+
+/** Pages of streams and their stored links (see readAhead). */
 export async function* prefetchedPages(
   store: EventStore,
   nextHeads: (previous: StreamHead[] | undefined) => Promise<StreamHead[]>,
   ahead = 3,
 ): AsyncGenerator<StoredPage> {
-  const reads: Promise<StoredPage>[] = [];
-  let previous: StreamHead[] | undefined;
-  let exhausted = false;
-  // Each read waits for the heads before it, then reads its events without waiting for theirs.
-  let headsChain: Promise<StreamHead[] | undefined> = Promise.resolve(undefined);
-  const schedule = () => {
-    const heads = headsChain.then((before) => (exhausted ? [] : nextHeads(before ?? previous)));
-    headsChain = heads;
-    const read = heads.then(async (page) => {
-      if (page.length === 0) exhausted = true;
-      return { heads: page, events: await readLinks(store, page.map((head) => head.streamId)) };
-    });
-    // The consumer may stop early (a broken chain): a failing read-ahead must not go unhandled.
-    read.catch(() => undefined);
-    reads.push(read);
-  };
-  for (let i = 0; i <= ahead; i++) schedule();
-  for (;;) {
-    const page = await (reads.shift() as Promise<StoredPage>);
-    if (page.heads.length === 0) return;
-    previous = page.heads;
-    schedule();
-    yield page;
+  for await (const page of readAhead(nextHeads, (heads) => readLinks(store, heads.map((head) => head.streamId)), ahead)) {
+    yield { heads: page.heads, events: page.read };
   }
 }
+
+/**
+ * verifyLinks of each of these streams against its head, in order: the adapter's own walk where it
+ * has one (on PostgreSQL a worker thread reads, hashes and walks a page and answers only the
+ * verdicts), else from the stored links.
+ */
+export async function verifyChains(store: EventStore, heads: StreamHead[]): Promise<ChainVerification[]> {
+  if (store.verifyStoredChains) return store.verifyStoredChains(heads);
+  return verifyPage({ heads, events: await readLinks(store, heads.map((head) => head.streamId)) });
+}
+
+/** verifyLinks of each stream of a page against its head, in the page's order. */
+export const verifyPage = (page: StoredPage): ChainVerification[] => [...streamsOf(page)].map(([head, events]) => verifyLinks(events, head));
 
 /** Splits a page's events (ordered by stream id, then version) into one run per head. */
 export function* streamsOf(page: StoredPage): Generator<[StreamHead, StoredLink[]]> {
@@ -99,10 +127,13 @@ export async function verifyStore(
   let checkedEvents = 0;
   let checkedStreams = 0;
   const limit = options.pageSize ?? 500;
-  const pages = prefetchedPages(store, (previous) => store.listStreams({ afterStreamId: previous?.[previous.length - 1].streamId, limit }));
+  const pages = readAhead(
+    (previous) => store.listStreams({ afterStreamId: previous?.[previous.length - 1].streamId, limit }),
+    (heads) => verifyChains(store, heads),
+  );
   for await (const page of pages) {
-    for (const [head, events] of streamsOf(page)) {
-      const result = verifyLinks(events, head);
+    for (const [index, result] of page.read.entries()) {
+      const head = page.heads[index];
       checkedEvents += result.checkedEvents;
       checkedStreams++;
       if (!result.ok) {

@@ -1,7 +1,8 @@
 import { hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { canonicalContentOfJsonbText, canonicalJsonSource } from '../canonical-json';
-import type { StoredLink } from '../port';
+import type { ChainVerification } from '../hash-chain';
+import type { StoredLink, StreamHead } from '../port';
 
 /**
  * A stored event's content as PostgreSQL writes it: the stream, the type, and the jsonb text of
@@ -67,6 +68,14 @@ export class ContentHashers {
     return this.next().readLinks(streamIds);
   }
 
+  /**
+   * verifyLinks of each stream against its head, read, hashed and walked by a worker over its own
+   * connection; undefined when no worker can read (the caller walks the stored links itself).
+   */
+  verifyChains(heads: StreamHead[]): Promise<ChainVerification[] | undefined> {
+    return this.next().verifyChains(heads);
+  }
+
   threadIds(): Promise<number[]> {
     return Promise.all(this.hashers.map((hasher) => hasher.threadId()));
   }
@@ -93,7 +102,15 @@ interface ReadAnswer {
   hashes: string;
 }
 
-type Answer = { hashes: string[] } | { read: ReadAnswer } | { error: { message: string; code?: string } };
+/** The problems of verifyLinks, by the number a worker answers for them (0: the chain holds). */
+const PROBLEMS: (ChainVerification['problem'] | undefined)[] = [undefined, 'altered', 'missing_or_reordered', 'head_mismatch'];
+
+type Answer =
+  | { hashes: string[] }
+  | { read: ReadAnswer }
+  /** Per stream, three numbers: events checked, first bad version (0: none), problem (see PROBLEMS). */
+  | { verdicts: number[] }
+  | { error: { message: string; code?: string } };
 
 class ContentHasher {
   private worker?: Worker;
@@ -126,6 +143,19 @@ class ContentHasher {
       }
     }
     return links;
+  }
+
+  async verifyChains(heads: StreamHead[]): Promise<ChainVerification[] | undefined> {
+    if (!this.connection) return undefined;
+    const answer = await this.ask({ heads: { streamIds: heads.map((head) => head.streamId), versions: heads.map((head) => head.version), hashes: heads.map((head) => head.hash).join('') } });
+    if (!answer) return undefined;
+    if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
+    if (!('verdicts' in answer)) return undefined;
+    const { verdicts } = answer;
+    return heads.map((_, i) => {
+      const [checkedEvents, firstBadVersion, problem] = [verdicts[3 * i], verdicts[3 * i + 1], verdicts[3 * i + 2]];
+      return problem === 0 ? { ok: true, checkedEvents } : { ok: false, checkedEvents, firstBadVersion, problem: PROBLEMS[problem] };
+    });
   }
 
   /** The worker's thread id (0 when hashing runs in this thread): for tests. */
@@ -236,7 +266,46 @@ const drop = () => {
   connecting = undefined;
   was?.then((client) => client.end(), () => undefined).catch(() => undefined);
 };
-parentPort.on('message', async ({ id, contents, streamIds }) => {
+const GENESIS = '0'.repeat(64);
+// One buffer for every link's input (previous link, then content hash): no allocation per event.
+const pair = Buffer.alloc(64);
+// verifyLinks (hash-chain.ts) over one stream's rows in version order.
+const walk = (rows, version, headHash) => {
+  let previous = GENESIS;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    const links = row[5];
+    if (row[1] !== i + 1 || !links.startsWith(previous)) return [i, i + 1, 2];
+    pair.write(previous, 0, 'hex');
+    pair.write(hash('sha256', canonicalContentOfJsonbText(row[0], row[2], row[3], row[4]), 'hex'), 32, 'hex');
+    const stored = links.slice(64);
+    if (hash('sha256', pair, 'hex') !== stored) return [i, row[1], 1];
+    previous = stored;
+  }
+  if (version !== rows.length || headHash !== previous) return [rows.length, rows.length + 1, 3];
+  return [rows.length, 0, 0];
+};
+parentPort.on('message', async ({ id, contents, streamIds, heads }) => {
+  if (heads) {
+    try {
+      const client = await connect();
+      const { rows } = await client.query({ name: 'caseline_read_contents', text: workerData.sql, values: [heads.streamIds], rowMode: 'array' });
+      const byStream = new Map();
+      for (const streamId of heads.streamIds) byStream.set(streamId, []);
+      for (const row of rows) byStream.get(row[0])?.push(row);
+      const verdicts = [];
+      heads.streamIds.forEach((streamId, i) => {
+        const run = byStream.get(streamId);
+        if (run.length > 1) run.sort((a, b) => a[1] - b[1]);
+        verdicts.push(...walk(run, heads.versions[i], heads.hashes.slice(64 * i, 64 * i + 64)));
+      });
+      parentPort.postMessage({ id, verdicts });
+    } catch (error) {
+      drop();
+      parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: typeof error?.code === 'string' ? error.code : undefined } });
+    }
+    return;
+  }
   if (contents) {
     const hashes = [];
     for (let i = 0; i < contents.length; i += 4) hashes.push(contentHash(contents[i], contents[i + 1], contents[i + 2], contents[i + 3]));

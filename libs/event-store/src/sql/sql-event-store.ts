@@ -27,6 +27,8 @@ import type {
 import { UpcasterRegistry } from '../upcasting';
 import { Wakeup } from '../wakeup';
 import { migrateEventStore } from './schema';
+import type { ChainVerification } from '../hash-chain';
+import { verifyPage } from '../verification';
 import type { SqlDatabase } from './sql-database';
 
 export interface SqlEventStoreOptions {
@@ -292,6 +294,17 @@ export class SqlEventStore implements EventStore {
       previousHash: links.slice(0, 64),
       hash: links.slice(64),
     }));
+  }
+
+  /**
+   * On PostgreSQL a worker thread reads, hashes and walks each page over its own connection and
+   * answers only the verdicts: no link of a million events is built in this thread. Otherwise
+   * (PGlite, or no worker) the walk goes over readStoredLinks.
+   */
+  async verifyStoredChains(heads: StreamHead[]): Promise<ChainVerification[]> {
+    const verdicts = await guard(() => this.hasher.verifyChains(heads));
+    if (verdicts) return verdicts;
+    return verifyPage({ heads, events: await this.readStoredLinks(heads.map((head) => head.streamId)) });
   }
 
   async ping(): Promise<void> {

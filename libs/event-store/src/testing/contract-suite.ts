@@ -11,7 +11,8 @@ import {
 } from '../errors';
 import type { EventStore, NewEvent, RecordedEvent } from '../port';
 import { UpcasterRegistry } from '../upcasting';
-import { verifyStore, verifyStream } from '../verification';
+import { readLinks } from '../hash-chain';
+import { verifyChains, verifyPage, verifyStore, verifyStream } from '../verification';
 import { testEvent, testStream } from './events';
 
 /** What an adapter hands the contract suite: a store and the means to poke at it from outside. */
@@ -404,6 +405,14 @@ export function eventStoreContract(adapter: string, capabilities: ContractCapabi
         const whole = await verifyStore(store);
         expect(whole.ok).toBe(false);
         expect([altered, removed, reordered, truncated]).toContain(whole.streamId);
+
+        // The adapter's own walk (a worker thread on PostgreSQL) answers what the links walked here do.
+        const intact = await fresh();
+        const streams = [altered, removed, reordered, truncated, intact].sort();
+        const heads = await Promise.all(streams.map(async (streamId) => (await store.streamHead(streamId)) ?? { streamId, version: 0, hash: '0'.repeat(64) }));
+        const walked = verifyPage({ heads, events: await readLinks(store, streams) });
+        expect(walked.map((result) => result.problem ?? 'ok').sort()).toEqual(['altered', 'head_mismatch', 'missing_or_reordered', 'missing_or_reordered', 'ok']);
+        expect(await verifyChains(store, heads)).toEqual(walked);
       });
     });
 
