@@ -37,7 +37,7 @@ const isSkipped = (value: unknown) => value === undefined || typeof value === 'f
  * that JavaScript might print otherwise (fractions, exponents, 16+ digits) — takes the slow path.
  */
 export function canonicalJsonOfJsonbText(text: string): string {
-  return new JsonbText(text).canonical() ?? canonicalJson(JSON.parse(text));
+  return jsonbText.canonical(text) ?? canonicalJson(JSON.parse(text));
 }
 
 /**
@@ -54,22 +54,29 @@ export function canonicalContentOfJsonbText(streamId: string, type: string, data
  * use nothing but each other and the language, so their text is all a worker needs.
  */
 export const canonicalJsonSource = (): string =>
-  [`const isSkipped = ${isSkipped.toString()};`, canonicalJson.toString(), JsonbText.toString(), canonicalJsonOfJsonbText.toString(), canonicalContentOfJsonbText.toString()].join('\n');
+  [`const isSkipped = ${isSkipped.toString()};`, canonicalJson.toString(), JsonbText.toString(), 'const jsonbText = new JsonbText();', canonicalJsonOfJsonbText.toString(), canonicalContentOfJsonbText.toString()].join('\n');
 
 class JsonbText {
+  private text = '';
   private i = 0;
   /**
    * Members (quoted key, canonical value) of the objects being read, innermost last, in key order
-   * within each: one pair of lists for all levels makes less garbage than a pair per object.
+   * within each, up to `top`: one pair of lists for all levels and all texts makes less garbage
+   * than a pair per object (and no list is cut short: an object's members are simply overwritten).
    */
   private readonly keys: string[] = [];
   private readonly values: string[] = [];
+  private top = 0;
 
-  constructor(private readonly text: string) {}
-
-  canonical(): string | undefined {
+  /** The canonical JSON of this jsonb text, or undefined when it takes the slow path. */
+  canonical(text: string): string | undefined {
+    this.text = text;
+    this.i = 0;
+    this.top = 0;
     const value = this.value();
-    return value !== undefined && this.i === this.text.length ? value : undefined;
+    const whole = value !== undefined && this.i === text.length;
+    this.text = '';
+    return whole ? value : undefined;
   }
 
   private value(): string | undefined {
@@ -113,7 +120,7 @@ class JsonbText {
       this.i++;
       return '{}';
     }
-    const base = keys.length;
+    const base = this.top;
     let out: string | undefined;
     for (;;) {
       const start = this.i;
@@ -136,9 +143,7 @@ class JsonbText {
       const value = this.value();
       if (value === undefined) break;
       // Insertion into key order: objects are small.
-      let at = keys.length;
-      keys.push(quoted);
-      values.push(value);
+      let at = this.top++;
       while (at > base && keys[at - 1] > quoted) {
         keys[at] = keys[at - 1];
         values[at] = values[at - 1];
@@ -149,16 +154,15 @@ class JsonbText {
       const next = text.charCodeAt(this.i);
       if (next === 0x7d) {
         this.i++;
-        out = '{';
-        for (let k = base; k < keys.length; k++) out += k === base ? keys[k] + ':' + values[k] : ',' + keys[k] + ':' + values[k];
+        out = '{' + keys[base] + ':' + values[base];
+        for (let k = base + 1; k < this.top; k++) out += ',' + keys[k] + ':' + values[k];
         out += '}';
         break;
       }
       if (next !== 0x2c || text.charCodeAt(this.i + 1) !== 0x20) break;
       this.i += 2;
     }
-    keys.length = base;
-    values.length = base;
+    this.top = base;
     return out;
   }
 
@@ -197,3 +201,5 @@ class JsonbText {
     }
   }
 }
+
+const jsonbText = new JsonbText();

@@ -232,16 +232,18 @@ class ContentHasher {
 }
 
 /**
- * Rows of the link read (any order) grouped by stream in the order of `streamIds`, each stream's
- * by version. Shipped to the workers as source: it uses nothing but the language.
+ * Rows (any order) whose first two fields are stream id and version, grouped by stream in the
+ * order of `streamIds`, each stream's by version; a stream without rows is left out, or with
+ * `keepEmpty` answered as an empty run. Shipped to the workers as source: it uses nothing but the
+ * language.
  */
-export function linksInOrder(streamIds: string[], rows: LinkRow[]): LinkRow[][] {
-  const byStream = new Map<string, LinkRow[]>();
+export function linksInOrder<Row extends [string, number, ...unknown[]]>(streamIds: string[], rows: Row[], keepEmpty = false): Row[][] {
+  const byStream = new Map<string, Row[]>();
   for (const streamId of streamIds) byStream.set(streamId, []);
   for (const row of rows) byStream.get(row[0])?.push(row);
-  const runs: LinkRow[][] = [];
+  const runs: Row[][] = [];
   for (const run of byStream.values()) {
-    if (run.length === 0) continue;
+    if (run.length === 0 && !keepEmpty) continue;
     runs.push(run.length > 1 ? run.sort((a, b) => a[1] - b[1]) : run);
   }
   return runs;
@@ -266,18 +268,33 @@ const drop = () => {
   connecting = undefined;
   was?.then((client) => client.end(), () => undefined).catch(() => undefined);
 };
+// The link rows of these streams as [stream id, version, content hash, previous ‖ hash], each row
+// hashed as it arrives. Why: a page is megabytes of event text; kept until the page is complete it
+// outlives the young generation and the collector copies and marks it (once a third of this
+// process's CPU); hashed at once, each row's text dies young.
+const hashedRows = async (streamIds) => {
+  const client = await connect();
+  const { Query } = require(workerData.connection.driver);
+  return new Promise((resolve, reject) => {
+    const rows = [];
+    const query = client.query(new Query({ name: 'caseline_read_contents', text: workerData.sql, values: [streamIds], rowMode: 'array' }));
+    query.on('row', (row) => rows.push([row[0], row[1], contentHash(row[0], row[2], row[3], row[4]), row[5]]));
+    query.on('end', () => resolve(rows));
+    query.on('error', reject);
+  });
+};
 const GENESIS = '0'.repeat(64);
 // One buffer for every link's input (previous link, then content hash): no allocation per event.
 const pair = Buffer.alloc(64);
-// verifyLinks (hash-chain.ts) over one stream's rows in version order.
+// verifyLinks (hash-chain.ts) over one stream's hashed rows in version order.
 const walk = (rows, version, headHash) => {
   let previous = GENESIS;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    const links = row[5];
+    const links = row[3];
     if (row[1] !== i + 1 || !links.startsWith(previous)) return [i, i + 1, 2];
     pair.write(previous, 0, 'hex');
-    pair.write(hash('sha256', canonicalContentOfJsonbText(row[0], row[2], row[3], row[4]), 'hex'), 32, 'hex');
+    pair.write(row[2], 32, 'hex');
     const stored = links.slice(64);
     if (hash('sha256', pair, 'hex') !== stored) return [i, row[1], 1];
     previous = stored;
@@ -285,27 +302,11 @@ const walk = (rows, version, headHash) => {
   if (version !== rows.length || headHash !== previous) return [rows.length, rows.length + 1, 3];
   return [rows.length, 0, 0];
 };
+const failed = (id, error) => {
+  drop();
+  parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: typeof error?.code === 'string' ? error.code : undefined } });
+};
 parentPort.on('message', async ({ id, contents, streamIds, heads }) => {
-  if (heads) {
-    try {
-      const client = await connect();
-      const { rows } = await client.query({ name: 'caseline_read_contents', text: workerData.sql, values: [heads.streamIds], rowMode: 'array' });
-      const byStream = new Map();
-      for (const streamId of heads.streamIds) byStream.set(streamId, []);
-      for (const row of rows) byStream.get(row[0])?.push(row);
-      const verdicts = [];
-      heads.streamIds.forEach((streamId, i) => {
-        const run = byStream.get(streamId);
-        if (run.length > 1) run.sort((a, b) => a[1] - b[1]);
-        verdicts.push(...walk(run, heads.versions[i], heads.hashes.slice(64 * i, 64 * i + 64)));
-      });
-      parentPort.postMessage({ id, verdicts });
-    } catch (error) {
-      drop();
-      parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: typeof error?.code === 'string' ? error.code : undefined } });
-    }
-    return;
-  }
   if (contents) {
     const hashes = [];
     for (let i = 0; i < contents.length; i += 4) hashes.push(contentHash(contents[i], contents[i + 1], contents[i + 2], contents[i + 3]));
@@ -313,21 +314,25 @@ parentPort.on('message', async ({ id, contents, streamIds, heads }) => {
     return;
   }
   try {
-    const client = await connect();
-    const { rows } = await client.query({ name: 'caseline_read_contents', text: workerData.sql, values: [streamIds], rowMode: 'array' });
+    if (heads) {
+      const runs = linksInOrder(heads.streamIds, await hashedRows(heads.streamIds), true);
+      const verdicts = [];
+      for (let i = 0; i < runs.length; i++) verdicts.push(...walk(runs[i], heads.versions[i], heads.hashes.slice(64 * i, 64 * i + 64)));
+      parentPort.postMessage({ id, verdicts });
+      return;
+    }
     const streams = [], counts = [], versions = [], hashes = [];
-    for (const run of linksInOrder(streamIds, rows)) {
+    for (const run of linksInOrder(streamIds, await hashedRows(streamIds))) {
       streams.push(run[0][0]);
       counts.push(run.length);
       for (const row of run) {
         versions.push(row[1]);
-        hashes.push(contentHash(row[0], row[2], row[3], row[4]), row[5]);
+        hashes.push(row[2], row[3]);
       }
     }
     parentPort.postMessage({ id, read: { streams, counts, versions, hashes: hashes.join('') } });
   } catch (error) {
-    drop();
-    parentPort.postMessage({ id, error: { message: String(error?.message ?? error), code: typeof error?.code === 'string' ? error.code : undefined } });
+    failed(id, error);
   }
 });`;
 
