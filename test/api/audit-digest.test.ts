@@ -229,4 +229,29 @@ describe.each(ADAPTERS)('case state as of a point, from snapshots, on %s', (adap
     }
     expect(await api.store.streamVersion(personStream(personId))).toBeGreaterThan(1);
   });
+
+  it('keeps snapshots it read parsed while the stored row names the same event, and never changes them', async () => {
+    const stream = caseStream(caseId);
+    const snapshots = await CaseSnapshots.open(api.db);
+    const replay = new CaseReplay(api.store, personalData, snapshots, 50);
+    await replay.stateAt(caseId, { version: LENGTH });
+    const first = await snapshots.nearest(stream, replay.fingerprint, 320);
+    expect(first?.version).toBe(300);
+    const before = JSON.stringify(first?.state);
+    for (const version of [300, 301, 349, 320]) {
+      expect((await replay.stateAt(caseId, { version })).state).toEqual((await replayCaseFromStart(api.store, personalData, caseId, { version })).state);
+    }
+    const again = await snapshots.nearest(stream, replay.fingerprint, 320);
+    expect(again?.state).toBe(first?.state);
+    expect(JSON.stringify(again?.state)).toBe(before);
+    // The row now names another event: the parsed one is not used.
+    await api.db.query(`UPDATE case_snapshots SET event_hash = 'other', state = '{"status":"none"}' WHERE stream_id = $1 AND fingerprint = $2 AND version = 300`, [stream, replay.fingerprint]);
+    expect(await snapshots.nearest(stream, replay.fingerprint, 320)).toEqual({ version: 300, eventHash: 'other', state: { status: 'none' } });
+    // Kept within a bound: a snapshot larger than a quarter of it is read each time.
+    const small = await CaseSnapshots.open(api.db, { parsedLimit: 1000 });
+    const one = await small.nearest(stream, replay.fingerprint, 260);
+    expect(one?.version).toBe(250);
+    expect((await small.nearest(stream, replay.fingerprint, 260))?.state).not.toBe(one?.state);
+    await snapshots.discard(stream);
+  });
 });

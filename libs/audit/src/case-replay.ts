@@ -35,9 +35,23 @@ export interface ReplayPoint {
  * a deployment whose evolve folds differently ignores the snapshots of the one before.
  */
 export class CaseSnapshots {
-  private constructor(private readonly db: SqlDatabase) {}
+  /**
+   * Snapshots read lately, parsed, by stream, fingerprint and version, least recently used first.
+   * Why: an auditor replays one case at many points, and a long case's snapshot is hundreds of
+   * kilobytes to read and parse (a third of a replay). Each entry names the event hash it was
+   * taken at, and is used only while the stored row names the same one. What is kept is the sealed
+   * form the table holds (no plaintext), and folded states are never changed in place.
+   */
+  private readonly parsed = new Map<string, { eventHash: string; state: CaseState; size: number }>();
+  private parsedSize = 0;
 
-  static async open(db: SqlDatabase): Promise<CaseSnapshots> {
+  private constructor(
+    private readonly db: SqlDatabase,
+    /** The most snapshot text, in characters, kept parsed (the objects take a few times that). */
+    private readonly parsedLimit = 32 * 1024 * 1024,
+  ) {}
+
+  static async open(db: SqlDatabase, options: { parsedLimit?: number } = {}): Promise<CaseSnapshots> {
     await db.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(7358217)`);
       // state as text, not jsonb: read back with one JSON.parse, no jsonb-to-text conversion.
@@ -51,18 +65,61 @@ export class CaseSnapshots {
         PRIMARY KEY (stream_id, fingerprint, version)
       )`);
     });
-    return new CaseSnapshots(db);
+    return new CaseSnapshots(db, options.parsedLimit);
   }
 
   async nearest(streamId: string, fingerprint: string, atOrBefore: number): Promise<{ version: number; eventHash: string; state: CaseState } | undefined> {
-    const { rows } = await this.db.query<{ version: string; event_hash: string; state: string }>(
+    const prefix = `${streamId}\n${fingerprint}\n`;
+    const parsedVersions: number[] = [];
+    for (const key of this.parsed.keys()) if (key.startsWith(prefix)) parsedVersions.push(Number(key.slice(prefix.length)));
+    // The state text comes only when this version is not kept parsed.
+    const { rows } = await this.db.query<{ version: string; event_hash: string; state: string | null }>(
       // Qualified: an unqualified ORDER BY would sort the text output column (800 > 7800).
-      `SELECT s.version::text AS version, s.event_hash, s.state FROM case_snapshots s
+      `SELECT s.version::text AS version, s.event_hash, CASE WHEN s.version = ANY($4::bigint[]) THEN NULL ELSE s.state END AS state
+         FROM case_snapshots s
         WHERE s.stream_id = $1 AND s.fingerprint = $2 AND s.version <= $3 ORDER BY s.version DESC LIMIT 1`,
-      [streamId, fingerprint, atOrBefore],
-      'caseline_snapshot_nearest',
+      [streamId, fingerprint, atOrBefore, parsedVersions],
+      'caseline_snapshot_nearest_parsed',
     );
-    return rows.length ? { version: Number(rows[0].version), eventHash: rows[0].event_hash, state: JSON.parse(rows[0].state) as CaseState } : undefined;
+    if (rows.length === 0) return undefined;
+    const version = Number(rows[0].version);
+    const eventHash = rows[0].event_hash;
+    const key = prefix + version;
+    const kept = this.parsed.get(key);
+    if (kept) this.forget(key);
+    if (kept && kept.eventHash === eventHash) {
+      this.parsed.set(key, kept);
+      this.parsedSize += kept.size;
+      return { version, eventHash, state: kept.state };
+    }
+    // Not kept, or kept from before the stream was rewritten (another event hash): read it now.
+    const text = rows[0].state ?? (await this.stateText(streamId, fingerprint, version));
+    if (text === undefined) return undefined;
+    const state = JSON.parse(text) as CaseState;
+    if (text.length <= this.parsedLimit / 4) {
+      this.parsed.set(key, { eventHash, state, size: text.length });
+      this.parsedSize += text.length;
+      for (const [oldest] of this.parsed) {
+        if (this.parsedSize <= this.parsedLimit) break;
+        this.forget(oldest);
+      }
+    }
+    return { version, eventHash, state };
+  }
+
+  private forget(key: string): void {
+    const kept = this.parsed.get(key);
+    if (!kept) return;
+    this.parsed.delete(key);
+    this.parsedSize -= kept.size;
+  }
+
+  private async stateText(streamId: string, fingerprint: string, version: number): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ state: string }>(
+      `SELECT state FROM case_snapshots WHERE stream_id = $1 AND fingerprint = $2 AND version = $3`,
+      [streamId, fingerprint, version],
+    );
+    return rows[0]?.state;
   }
 
   async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState }[]): Promise<void> {
@@ -80,6 +137,7 @@ export class CaseSnapshots {
 
   /** Drops every snapshot of a stream (e.g. after a repair); they are rebuilt by the next replay. */
   async discard(streamId: string): Promise<void> {
+    for (const key of [...this.parsed.keys()]) if (key.startsWith(`${streamId}\n`)) this.forget(key);
     await this.db.query(`DELETE FROM case_snapshots WHERE stream_id = $1`, [streamId]);
   }
 }
