@@ -47,6 +47,34 @@ export interface SqlEventStoreOptions {
   verificationThreads?: number;
 }
 
+/**
+ * One event appended onto a stream's head in one statement, no function: the head row is moved
+ * (which locks it: appenders to one stream queue there and exactly one wins each version; under
+ * READ COMMITTED a waiter re-checks the expected version against the head it finally sees) and the
+ * event is written with the links the move computed. No row comes back when there is no head to
+ * move (a new stream, an expected version that no longer holds): nothing was written, and the
+ * caller asks es_append_one, which tells those apart. Same outcomes and locking as es_append_one,
+ * at about half the server's work per event (no PL/pgSQL frame, no row set built and returned).
+ * $2: the exact version expected, or NULL for any existing head.
+ */
+const APPEND_ONTO_HEAD = `WITH head AS (
+    UPDATE es_streams s
+       SET version = s.version + 1, previous_head = s.last_hash, last_hash = sha256(s.last_hash || decode($8, 'hex'))
+     WHERE s.stream_id = $1 AND ($2::bigint IS NULL OR s.version = $2::bigint)
+    RETURNING s.version, s.previous_head, s.last_hash)
+  INSERT INTO es_events (stream_id, version, event_id, type, data, metadata, recorded_at, previous_hash, hash)
+  SELECT $1, h.version, $3::uuid, $4, $5::jsonb, $6::jsonb, $7::timestamptz, h.previous_head, h.last_hash FROM head h
+  RETURNING 'appended' AS outcome, version::text AS stream_version, position::text AS last_position,
+            transaction_id::text AS last_transaction`;
+
+/** The head an append onto an existing stream expects: a version, null for any; undefined when the stream may be new. */
+function existingHead(expected: string): number | null | undefined {
+  if (expected === 'stream_exists') return null;
+  if (expected === 'any') return null;
+  if (expected === 'no_stream' || expected === '0') return undefined;
+  return Number(expected);
+}
+
 interface EventRow {
   position: string;
   transaction_id: string;
@@ -119,14 +147,31 @@ export class SqlEventStore implements EventStore {
     let rows: Outcome[];
     try {
       const [one] = prepared.events;
-      ({ rows } = await guard(() =>
-        prepared.events.length === 1
-          ? this.db.query<Outcome>(`SELECT ${columns} FROM es_append_one($1, $2, $3, $4::uuid, $5, $6::jsonb, $7::jsonb, $8::timestamptz, decode($9, 'hex'))`,
-              [streamId, prepared.category, prepared.expected, one.eventId, one.type, JSON.stringify(one.data), JSON.stringify(one.metadata), one.recordedAt, one.contentHash],
-              'caseline_append_one',
-            )
-          : this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload], 'caseline_append'),
-      ));
+      const onto = prepared.events.length === 1 ? existingHead(prepared.expected) : undefined;
+      // The common case, one event onto a stream that exists, in one statement (see APPEND_ONTO_HEAD);
+      // a new stream, a conflict or a retry finds no head to move and goes through es_append_one.
+      rows =
+        onto === undefined
+          ? []
+          : (
+              await guard(() =>
+                this.db.query<Outcome>(
+                  APPEND_ONTO_HEAD,
+                  [streamId, onto, one.eventId, one.type, JSON.stringify(one.data), JSON.stringify(one.metadata), one.recordedAt, one.contentHash],
+                  'caseline_append_onto_head',
+                ),
+              )
+            ).rows;
+      if (rows.length === 0) {
+        ({ rows } = await guard(() =>
+          prepared.events.length === 1
+            ? this.db.query<Outcome>(`SELECT ${columns} FROM es_append_one($1, $2, $3, $4::uuid, $5, $6::jsonb, $7::jsonb, $8::timestamptz, decode($9, 'hex'))`,
+                [streamId, prepared.category, prepared.expected, one.eventId, one.type, JSON.stringify(one.data), JSON.stringify(one.metadata), one.recordedAt, one.contentHash],
+                'caseline_append_one',
+              )
+            : this.db.query<Outcome>(`SELECT ${columns} FROM es_append($1, $2, $3, $4::jsonb)`, [streamId, prepared.category, prepared.expected, payload], 'caseline_append'),
+        ));
+      }
     } catch (error) {
       // An event id is already stored: a retry whose expected version still held, or two retries
       // that raced. Look the batch up and answer with the original result, as any retry gets.
