@@ -35,6 +35,21 @@ describe('personal data, opened values remembered', () => {
     expect(opened.note.body).toBe('x');
   });
 
+  it('opens a part once for successive states that share it, unless told to remember nothing', async () => {
+    const personId = randomUUID();
+    const part = personalData.markOrigins('NoteAdded', await noteOf(personId, 'y'));
+    const first = await personalData.openMarked({ version: 1, notes: { n1: part } });
+    const second = await personalData.openMarked({ version: 2, notes: { n1: part, n2: 'plain' } });
+    expect(second.notes.n1).toBe(first.notes.n1);
+    expect(second.notes.n1.body).toBe('y');
+    const forgetful = new PersonalData(await PersonalDataKeys.open(db, randomBytes(32)), 0);
+    const sealed = forgetful.markOrigins('NoteAdded', (await forgetful.seal({ type: 'NoteAdded', data: { caseId: 'c', noteId: 'n', body: 'z', visibility: 'team' } }, randomUUID())).data);
+    const once = await forgetful.openMarked({ n: sealed });
+    const twice = await forgetful.openMarked({ n: sealed });
+    expect(twice.n).toEqual(once.n);
+    expect(twice.n).not.toBe(once.n);
+  });
+
   it('forgets what it opened once the person is erased', async () => {
     const personId = randomUUID();
     const marked = personalData.markOrigins('NoteAdded', await noteOf(personId, 'lives by the river'));

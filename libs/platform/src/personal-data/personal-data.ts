@@ -60,6 +60,13 @@ export class PersonalData {
   private readonly opened = new Map<string, OpenedValue>();
   /** Bumped on each erasure: a value opened with a key fetched before it is not remembered after. */
   private epoch = 0;
+  /**
+   * Parts of folded states (objects and arrays, immutable) already opened by openMarked, with what
+   * they opened to. Why: successive states of one case share most of their parts (evolve copies
+   * only what an event changes), and a long case's state holds thousands of sealed values. Held
+   * weakly, by the parts themselves: gone with the states; and replaced on every erasure.
+   */
+  private openedParts = new WeakMap<object, unknown>();
 
   constructor(
     private readonly keys: PersonalDataKeys,
@@ -69,6 +76,7 @@ export class PersonalData {
     keys.onErased(() => {
       this.epoch++;
       this.opened.clear();
+      this.openedParts = new WeakMap();
     });
   }
 
@@ -124,22 +132,29 @@ export class PersonalData {
     return markOrigins(type, data);
   }
 
-  /** Opens every marked sealed value in `value` (see markOrigins); erased people read as ERASED. */
+  /**
+   * Opens every marked sealed value in `value` (see markOrigins); erased people read as ERASED.
+   * The answer shares every part that holds no sealed value with `value`, and parts opened before
+   * with earlier answers: like the folded states it comes from, it must not be changed in place.
+   */
   async openMarked<T>(value: T): Promise<T> {
     // One walk finds the people, each key is fetched once, then one synchronous walk opens the
     // values: a case state holds thousands of them, and a promise each costs more than the AES.
     // The walks loop over arrays rather than listing them: a long case holds thousands of ids.
+    // Parts opened before (see openedParts) are neither searched nor opened again.
+    const openedParts = this.openedParts;
     const people = new Set<string>();
     const find = (item: unknown): void => {
-      if (typeof item !== 'object' || item === null) return;
+      if (typeof item !== 'object' || item === null || openedParts.has(item)) return;
       if (isSealed(item)) people.add(item.p);
       else if (Array.isArray(item)) for (let i = 0; i < item.length; i++) find(item[i]);
       else for (const name in item) find((item as Record<string, unknown>)[name]);
     };
     find(value);
-    if (people.size === 0) return value;
     const epoch = this.epoch;
     const keys = new Map(await Promise.all([...people].map(async (person) => [person, await this.keys.keyFor(person, false)] as const)));
+    // Remembered (unless nothing opened may be) only when no erasure came between the keys fetched and the answer.
+    const remember = this.maxOpened > 0 && epoch === this.epoch;
     // Copies only what holds a sealed value; the rest of the answer is shared with `value`, which
     // is as immutable as every folded state.
     const open = (item: unknown): unknown => {
@@ -150,21 +165,27 @@ export class PersonalData {
         const key = keys.get(item.p);
         return key ? this.openSealed(key, item, at, epoch) : ERASED;
       }
+      const before = openedParts.get(item);
+      if (before !== undefined) return before;
+      let answer: unknown = item;
       if (Array.isArray(item)) {
         let copy: unknown[] | undefined;
         for (let i = 0; i < item.length; i++) {
           const opened = open(item[i]);
           if (opened !== item[i]) (copy ??= item.slice())[i] = opened;
         }
-        return copy ?? item;
+        answer = copy ?? item;
+      } else {
+        let copy: Record<string, unknown> | undefined;
+        for (const name in item) {
+          const child = (item as Record<string, unknown>)[name];
+          const opened = open(child);
+          if (opened !== child) (copy ??= { ...item })[name] = opened;
+        }
+        answer = copy ?? item;
       }
-      let copy: Record<string, unknown> | undefined;
-      for (const name in item) {
-        const child = (item as Record<string, unknown>)[name];
-        const opened = open(child);
-        if (opened !== child) (copy ??= { ...item })[name] = opened;
-      }
-      return copy ?? item;
+      if (remember) openedParts.set(item, answer);
+      return answer;
     };
     return open(value) as T;
   }
