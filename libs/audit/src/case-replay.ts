@@ -97,6 +97,8 @@ export class CaseSnapshots {
     if (text === undefined) return undefined;
     const state = JSON.parse(text) as CaseState;
     if (text.length <= this.parsedLimit / 4) {
+      // Another call may have kept it meanwhile: counted once.
+      this.forget(key);
       this.parsed.set(key, { eventHash, state, size: text.length });
       this.parsedSize += text.length;
       for (const [oldest] of this.parsed) {

@@ -3,7 +3,8 @@ import { Client } from 'pg';
 import type { EventStore, NewEvent } from './port';
 import { prepareAppend } from './append-validation';
 import { canonicalJson, canonicalJsonOfJsonbText } from './canonical-json';
-import { linkOf } from './hash-chain';
+import { linkOf, readLinks } from './hash-chain';
+import { verifyPage } from './verification';
 import { ContentHashers } from './sql/content-hasher';
 import { PgliteDatabase } from './sql/pglite';
 import { PostgresDatabase } from './sql/postgres';
@@ -178,6 +179,47 @@ describe('link reads in worker threads on postgres', () => {
     try {
       expect((await hashers.threadIds())[0]).toBeGreaterThan(0);
       expect(await hashers.readLinks(asked)).toEqual((await store.readStored(asked)).map(linkOf));
+    } finally {
+      await hashers.close();
+    }
+  });
+
+  it('walks chains in a worker with the verdicts verifyLinks gives, whatever was done to the rows or heads', async () => {
+    const tamper = sqlTamper(db);
+    const fresh = async () => {
+      const stream = testStream('case');
+      await store.append(stream, [1, 2, 3, 4, 5].map((n) => testEvent('E', { n })));
+      return stream;
+    };
+    const [altered, removed, reordered, truncated, longHead, intact] = await Promise.all([fresh(), fresh(), fresh(), fresh(), fresh(), fresh()]);
+    await tamper.alterData(altered, 3, { n: 33 });
+    await tamper.remove(removed, 2);
+    await tamper.swap(reordered, 2, 4);
+    await tamper.truncate(truncated, 4);
+    // A head one byte longer than a link: its first 32 bytes still match the last event's.
+    await db.query(`UPDATE es_streams SET last_hash = last_hash || '\\x00'::bytea WHERE stream_id = $1`, [longHead]);
+    const streams = [altered, removed, reordered, truncated, longHead, intact].sort();
+    const listed = await store.listStreams({ limit: 10_000 });
+    const heads = streams.map((streamId) => listed.find((head) => head.streamId === streamId) ?? { streamId, version: 0, hash: '' });
+    // A head without events at all (its rows removed) answers too, in its place.
+    const emptied = await fresh();
+    await db.query(`DELETE FROM es_events WHERE stream_id = $1`, [emptied]);
+    const withEmptied = [...heads, (await store.streamHead(emptied)) ?? { streamId: emptied, version: 0, hash: '' }];
+    const expected = verifyPage({ heads: withEmptied, events: await readLinks(store, withEmptied.map((head) => head.streamId)) });
+    const problems = Object.fromEntries(withEmptied.map((head, i) => [head.streamId, expected[i].problem ?? 'ok']));
+    expect(problems).toEqual({
+      [altered]: 'altered',
+      [removed]: 'missing_or_reordered',
+      [reordered]: 'missing_or_reordered',
+      [truncated]: 'head_mismatch',
+      [longHead]: 'head_mismatch',
+      [intact]: 'ok',
+      [emptied]: 'head_mismatch',
+    });
+    const hashers = new ContentHashers(1, { ...db.threadConnection, driver: require.resolve('pg') });
+    try {
+      expect((await hashers.threadIds())[0]).toBeGreaterThan(0);
+      expect(await hashers.verifyChains(withEmptied)).toEqual(expected);
     } finally {
       await hashers.close();
     }

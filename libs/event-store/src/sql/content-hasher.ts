@@ -147,7 +147,8 @@ class ContentHasher {
 
   async verifyChains(heads: StreamHead[]): Promise<ChainVerification[] | undefined> {
     if (!this.connection) return undefined;
-    const answer = await this.ask({ heads: { streamIds: heads.map((head) => head.streamId), versions: heads.map((head) => head.version), hashes: heads.map((head) => head.hash).join('') } });
+    // The hashes as a list, not cut from one string: a head's stored hash need not be 32 bytes.
+    const answer = await this.ask({ heads: { streamIds: heads.map((head) => head.streamId), versions: heads.map((head) => head.version), hashes: heads.map((head) => head.hash) } });
     if (!answer) return undefined;
     if ('error' in answer) throw Object.assign(new Error(answer.error.message), { code: answer.error.code });
     if (!('verdicts' in answer)) return undefined;
@@ -277,9 +278,19 @@ const hashedRows = async (streamIds) => {
   const { Query } = require(workerData.connection.driver);
   return new Promise((resolve, reject) => {
     const rows = [];
+    // A row that cannot be hashed fails the read once the query is over (thrown here, inside the
+    // driver's socket handler, it would end this worker).
+    let failure;
     const query = client.query(new Query({ name: 'caseline_read_contents', text: workerData.sql, values: [streamIds], rowMode: 'array' }));
-    query.on('row', (row) => rows.push([row[0], row[1], contentHash(row[0], row[2], row[3], row[4]), row[5]]));
-    query.on('end', () => resolve(rows));
+    query.on('row', (row) => {
+      if (failure) return;
+      try {
+        rows.push([row[0], row[1], contentHash(row[0], row[2], row[3], row[4]), row[5]]);
+      } catch (error) {
+        failure = error;
+      }
+    });
+    query.on('end', () => (failure ? reject(failure) : resolve(rows)));
     query.on('error', reject);
   });
 };
@@ -317,7 +328,7 @@ parentPort.on('message', async ({ id, contents, streamIds, heads }) => {
     if (heads) {
       const runs = linksInOrder(heads.streamIds, await hashedRows(heads.streamIds), true);
       const verdicts = [];
-      for (let i = 0; i < runs.length; i++) verdicts.push(...walk(runs[i], heads.versions[i], heads.hashes.slice(64 * i, 64 * i + 64)));
+      for (let i = 0; i < runs.length; i++) verdicts.push(...walk(runs[i], heads.versions[i], heads.hashes[i]));
       parentPort.postMessage({ id, verdicts });
       return;
     }

@@ -153,8 +153,10 @@ export class PersonalData {
     find(value);
     const epoch = this.epoch;
     const keys = new Map(await Promise.all([...people].map(async (person) => [person, await this.keys.keyFor(person, false)] as const)));
-    // Remembered (unless nothing opened may be) only when no erasure came between the keys fetched and the answer.
-    const remember = this.maxOpened > 0 && epoch === this.epoch;
+    // An erasure while the keys were fetched: the parts found opened may hold the erased person's
+    // values, and their keys were not asked for. Start again with what is known now.
+    if (epoch !== this.epoch) return this.openMarked(value);
+    const remember = this.maxOpened > 0;
     // Copies only what holds a sealed value; the rest of the answer is shared with `value`, which
     // is as immutable as every folded state.
     const open = (item: unknown): unknown => {
