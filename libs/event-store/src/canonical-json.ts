@@ -46,7 +46,12 @@ export function canonicalJsonOfJsonbText(text: string): string {
  * type, and whose two strings are written as JSON.stringify writes them.
  */
 export function canonicalContentOfJsonbText(streamId: string, type: string, data: string, metadata: string): string {
-  return `{"data":${canonicalJsonOfJsonbText(data)},"metadata":${canonicalJsonOfJsonbText(metadata)},"streamId":${JSON.stringify(streamId)},"type":${JSON.stringify(type)}}`;
+  return canonicalContentOfQuoted(JSON.stringify(streamId), type, data, metadata);
+}
+
+/** canonicalContentOfJsonbText with the stream id already written as a JSON string (once per stream, not per event). */
+export function canonicalContentOfQuoted(quotedStreamId: string, type: string, data: string, metadata: string): string {
+  return `{"data":${canonicalJsonOfJsonbText(data)},"metadata":${canonicalJsonOfJsonbText(metadata)},"streamId":${quotedStreamId},"type":${JSON.stringify(type)}}`;
 }
 
 /**
@@ -54,7 +59,7 @@ export function canonicalContentOfJsonbText(streamId: string, type: string, data
  * use nothing but each other and the language, so their text is all a worker needs.
  */
 export const canonicalJsonSource = (): string =>
-  [`const isSkipped = ${isSkipped.toString()};`, canonicalJson.toString(), JsonbText.toString(), 'const jsonbText = new JsonbText();', canonicalJsonOfJsonbText.toString(), canonicalContentOfJsonbText.toString()].join('\n');
+  [`const isSkipped = ${isSkipped.toString()};`, canonicalJson.toString(), JsonbText.toString(), 'const jsonbText = new JsonbText();', canonicalJsonOfJsonbText.toString(), canonicalContentOfJsonbText.toString(), canonicalContentOfQuoted.toString()].join('\n');
 
 class JsonbText {
   private text = '';

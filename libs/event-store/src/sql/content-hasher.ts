@@ -28,6 +28,15 @@ export const LINK_ROWS_SQL = `SELECT e.stream_id, e.version::int AS version, e.t
   FROM es_events e WHERE e.stream_id = ANY($1::text[])`;
 
 /**
+ * The chain read of a page, for the workers' walks: like LINK_ROWS_SQL, but each row names its
+ * stream by its place (1-based) in the list asked for, not by its id: a number for the database to
+ * write and the worker to take apart instead of a text, and the row's run found by index.
+ */
+export const CHAIN_ROWS_SQL = `SELECT s.ord::int AS stream, e.version::int AS version, e.type, e.data::text AS data, e.metadata::text AS metadata,
+    encode(e.previous_hash || e.hash, 'hex') AS links
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(stream_id, ord) JOIN es_events e ON e.stream_id = s.stream_id`;
+
+/**
  * Where a worker thread opens its own connection: `connectionString` for the `pg` client found at
  * `driver` (a module path, resolved here so that the worker needs no module resolution of its own).
  */
@@ -203,7 +212,7 @@ class ContentHasher {
     try {
       const worker = new Worker(`${canonicalJsonSource()}\nconst linksInOrder = ${linksInOrder.toString()};\n${WORKER_MAIN}`, {
         eval: true,
-        workerData: { connection: this.connection, sql: LINK_ROWS_SQL },
+        workerData: { connection: this.connection, sql: LINK_ROWS_SQL, chainSql: CHAIN_ROWS_SQL },
       });
       // An idle worker must not keep a process alive (a CLI that has finished).
       worker.unref();
@@ -234,17 +243,16 @@ class ContentHasher {
 
 /**
  * Rows (any order) whose first two fields are stream id and version, grouped by stream in the
- * order of `streamIds`, each stream's by version; a stream without rows is left out, or with
- * `keepEmpty` answered as an empty run. Shipped to the workers as source: it uses nothing but the
- * language.
+ * order of `streamIds`, each stream's by version; a stream without rows is left out. Shipped to
+ * the workers as source: it uses nothing but the language.
  */
-export function linksInOrder<Row extends [string, number, ...unknown[]]>(streamIds: string[], rows: Row[], keepEmpty = false): Row[][] {
+export function linksInOrder<Row extends [string, number, ...unknown[]]>(streamIds: string[], rows: Row[]): Row[][] {
   const byStream = new Map<string, Row[]>();
   for (const streamId of streamIds) byStream.set(streamId, []);
   for (const row of rows) byStream.get(row[0])?.push(row);
   const runs: Row[][] = [];
   for (const run of byStream.values()) {
-    if (run.length === 0 && !keepEmpty) continue;
+    if (run.length === 0) continue;
     runs.push(run.length > 1 ? run.sort((a, b) => a[1] - b[1]) : run);
   }
   return runs;
@@ -294,6 +302,31 @@ const hashedRows = async (streamIds) => {
     query.on('error', reject);
   });
 };
+// Each stream's chain rows as [version, content hash, previous ‖ hash], in the order of
+// streamIds (an empty run for a stream without rows), each by version; hashed as they arrive.
+const hashedRuns = async (streamIds) => {
+  const client = await connect();
+  const { Query } = require(workerData.connection.driver);
+  const quoted = streamIds.map((streamId) => JSON.stringify(streamId));
+  const runs = streamIds.map(() => []);
+  await new Promise((resolve, reject) => {
+    let failure;
+    const query = client.query(new Query({ name: 'caseline_read_chains', text: workerData.chainSql, values: [streamIds], rowMode: 'array' }));
+    query.on('row', (row) => {
+      if (failure) return;
+      try {
+        const at = row[0] - 1;
+        runs[at].push([row[1], hash('sha256', canonicalContentOfQuoted(quoted[at], row[2], row[3], row[4]), 'hex'), row[5]]);
+      } catch (error) {
+        failure = error;
+      }
+    });
+    query.on('end', () => (failure ? reject(failure) : resolve()));
+    query.on('error', reject);
+  });
+  for (const run of runs) if (run.length > 1) run.sort((a, b) => a[0] - b[0]);
+  return runs;
+};
 const GENESIS = '0'.repeat(64);
 // One buffer for every link's input (previous link, then content hash): no allocation per event.
 const pair = Buffer.alloc(64);
@@ -302,12 +335,12 @@ const walk = (rows, version, headHash) => {
   let previous = GENESIS;
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
-    const links = row[3];
-    if (row[1] !== i + 1 || !links.startsWith(previous)) return [i, i + 1, 2];
+    const links = row[2];
+    if (row[0] !== i + 1 || !links.startsWith(previous)) return [i, i + 1, 2];
     pair.write(previous, 0, 'hex');
-    pair.write(row[2], 32, 'hex');
+    pair.write(row[1], 32, 'hex');
     const stored = links.slice(64);
-    if (hash('sha256', pair, 'hex') !== stored) return [i, row[1], 1];
+    if (hash('sha256', pair, 'hex') !== stored) return [i, row[0], 1];
     previous = stored;
   }
   if (version !== rows.length || headHash !== previous) return [rows.length, rows.length + 1, 3];
@@ -326,7 +359,7 @@ parentPort.on('message', async ({ id, contents, streamIds, heads }) => {
   }
   try {
     if (heads) {
-      const runs = linksInOrder(heads.streamIds, await hashedRows(heads.streamIds), true);
+      const runs = await hashedRuns(heads.streamIds);
       const verdicts = [];
       for (let i = 0; i < runs.length; i++) verdicts.push(...walk(runs[i], heads.versions[i], heads.hashes[i]));
       parentPort.postMessage({ id, verdicts });
