@@ -126,7 +126,9 @@ export async function verifyStore(
 ): Promise<StoreVerification> {
   let checkedEvents = 0;
   let checkedStreams = 0;
-  const limit = options.pageSize ?? 500;
+  // 1,000 streams a page (about 9,000 events of a case history): fewer, larger reads. Side by side
+  // on 1.16M events, second walks: 500 → 82.6k / 92.0k events/s, 1,000 → 103.6k / 107.6k.
+  const limit = options.pageSize ?? 1000;
   const pages = readAhead(
     (previous) => store.listStreams({ afterStreamId: previous?.[previous.length - 1].streamId, limit }),
     (heads) => verifyChains(store, heads),
