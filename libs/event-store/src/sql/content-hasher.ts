@@ -277,52 +277,43 @@ const drop = () => {
   connecting = undefined;
   was?.then((client) => client.end(), () => undefined).catch(() => undefined);
 };
-// The link rows of these streams as [stream id, version, content hash, previous ‖ hash], each row
-// hashed as it arrives. Why: a page is megabytes of event text; kept until the page is complete it
-// outlives the young generation and the collector copies and marks it (once a third of this
-// process's CPU); hashed at once, each row's text dies young.
-const hashedRows = async (streamIds) => {
+// A read of these streams, each row handed to onRow as it arrives. Why: a page is megabytes of
+// event text; kept until the page is complete it outlives the young generation and the collector
+// copies and marks it (once a third of this process's CPU); hashed at once, each row's text dies young.
+const eachRow = async (name, text, streamIds, onRow) => {
   const client = await connect();
   const { Query } = require(workerData.connection.driver);
   return new Promise((resolve, reject) => {
-    const rows = [];
     // A row that cannot be hashed fails the read once the query is over (thrown here, inside the
     // driver's socket handler, it would end this worker).
     let failure;
-    const query = client.query(new Query({ name: 'caseline_read_contents', text: workerData.sql, values: [streamIds], rowMode: 'array' }));
+    const query = client.query(new Query({ name, text, values: [streamIds], rowMode: 'array' }));
     query.on('row', (row) => {
       if (failure) return;
       try {
-        rows.push([row[0], row[1], contentHash(row[0], row[2], row[3], row[4]), row[5]]);
-      } catch (error) {
-        failure = error;
-      }
-    });
-    query.on('end', () => (failure ? reject(failure) : resolve(rows)));
-    query.on('error', reject);
-  });
-};
-// Each stream's chain rows as [version, content hash, previous ‖ hash], in the order of
-// streamIds (an empty run for a stream without rows), each by version; hashed as they arrive.
-const hashedRuns = async (streamIds) => {
-  const client = await connect();
-  const { Query } = require(workerData.connection.driver);
-  const quoted = streamIds.map((streamId) => JSON.stringify(streamId));
-  const runs = streamIds.map(() => []);
-  await new Promise((resolve, reject) => {
-    let failure;
-    const query = client.query(new Query({ name: 'caseline_read_chains', text: workerData.chainSql, values: [streamIds], rowMode: 'array' }));
-    query.on('row', (row) => {
-      if (failure) return;
-      try {
-        const at = row[0] - 1;
-        runs[at].push([row[1], hash('sha256', canonicalContentOfQuoted(quoted[at], row[2], row[3], row[4]), 'hex'), row[5]]);
+        onRow(row);
       } catch (error) {
         failure = error;
       }
     });
     query.on('end', () => (failure ? reject(failure) : resolve()));
     query.on('error', reject);
+  });
+};
+// The link rows of these streams as [stream id, version, content hash, previous ‖ hash].
+const hashedRows = async (streamIds) => {
+  const rows = [];
+  await eachRow('caseline_read_contents', workerData.sql, streamIds, (row) => rows.push([row[0], row[1], contentHash(row[0], row[2], row[3], row[4]), row[5]]));
+  return rows;
+};
+// Each stream's chain rows as [version, content hash, previous ‖ hash], in the order of
+// streamIds (an empty run for a stream without rows), each by version; hashed as they arrive.
+const hashedRuns = async (streamIds) => {
+  const quoted = streamIds.map((streamId) => JSON.stringify(streamId));
+  const runs = streamIds.map(() => []);
+  await eachRow('caseline_read_chains', workerData.chainSql, streamIds, (row) => {
+    const at = row[0] - 1;
+    runs[at].push([row[1], hash('sha256', canonicalContentOfQuoted(quoted[at], row[2], row[3], row[4]), 'hex'), row[5]]);
   });
   for (const run of runs) if (run.length > 1) run.sort((a, b) => a[0] - b[0]);
   return runs;
