@@ -66,9 +66,17 @@ export const shadowTables: TableNames = (table) => `${table}__next`;
 class BatchRows implements Rows {
   readonly tables = new Map<string, Map<string, Row | null>>();
   readonly changed = new Map<string, Set<string>>();
+  /**
+   * The rows put into tables that are insert-only and write-only, in the order put: each is put
+   * once and never read back, so they need no map by key (a rebuild puts a million of them).
+   */
+  readonly appended = new Map<string, Row[]>();
+  private readonly keys = new Map<string, string>();
 
   constructor(private readonly projection: Projection) {
     for (const table of projection.tables) {
+      this.keys.set(table.name, table.key);
+      if (table.insertOnly && table.writeOnly) this.appended.set(table.name, []);
       this.tables.set(table.name, new Map());
       this.changed.set(table.name, new Set());
     }
@@ -85,13 +93,18 @@ class BatchRows implements Rows {
   }
 
   put(table: string, row: Row): void {
-    const definition = this.projection.tables.find((t) => t.name === table);
-    const key = String(row[definition?.key ?? '']);
+    const appended = this.appended.get(table);
+    if (appended) {
+      appended.push(row);
+      return;
+    }
+    const key = String(row[this.keys.get(table) ?? '']);
     this.table(table).set(key, row);
     this.changed.get(table)?.add(key);
   }
 
   remove(table: string, key: string): void {
+    if (this.appended.has(table)) throw new Error(`projection ${this.projection.name} removed a row of insert-only table ${table}`);
     this.table(table).set(key, null);
     this.changed.get(table)?.add(key);
   }
@@ -115,7 +128,7 @@ export interface BatchOptions {
 export interface PreparedBatch {
   changes: RowChanges;
   /** One statement each: per table, a COPY append, an upsert, a delete. */
-  writes: ({ copy: string; data: string } | { sql: string; params: unknown[] })[];
+  writes: ({ copy: string; data: Uint8Array } | { sql: string; params: unknown[] })[];
 }
 
 /**
@@ -165,18 +178,22 @@ export async function prepareBatch(
     const { rows: found } = await reader.query<Row>(`SELECT to_jsonb(t) AS row FROM ${names(table.name)} t WHERE ${table.key} = ANY($1::${table.keyType}[])`, [missing]);
     for (const { row } of found as { row: Row }[]) loaded.set(String(row[table.key]), row);
   }
-  for (const event of events) projection.apply(event, rows);
+  for (let i = 0; i < events.length; i++) {
+    projection.apply(events[i], rows);
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+  }
   const changes: RowChanges = new Map();
   const writes: PreparedBatch['writes'] = [];
   for (const table of projection.tables) {
     const changed = rows.changed.get(table.name) as Set<string>;
-    if (changed.size === 0) continue;
+    const appended = rows.appended.get(table.name) ?? [];
+    if (changed.size === 0 && appended.length === 0) continue;
     const current = rows.tables.get(table.name) as Map<string, Row | null>;
     if (!table.writeOnly) changes.set(names(table.name), new Map([...changed].map((key) => [key, current.get(key) ?? null])));
     const physical = names(table.name);
     const known = cache?.rows.get(physical);
-    const upserts: Row[] = [];
-    const appends: Row[] = [];
+    const upserts: Row[] = append ? [] : appended;
+    const appends: Row[] = append ? appended : [];
     const deletes: string[] = [];
     for (const key of changed) {
       const row = current.get(key);
@@ -184,8 +201,9 @@ export async function prepareBatch(
       else if (append && (table.insertOnly || (cache?.complete && !table.writeOnly && !known?.get(key)))) appends.push(row);
       else upserts.push(row);
     }
+    await turn();
     const columns = await columnsOf(reader, physical);
-    if (appends.length) writes.push(copyRows(physical, columns, appends));
+    if (appends.length) writes.push(await copyRows(physical, columns, appends));
     if (upserts.length) {
       const set = columns.filter((column) => column.name !== table.key).map((column) => column.name);
       const conflict = set.length ? `DO UPDATE SET (${set.join(', ')}) = ROW(${set.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
@@ -208,6 +226,14 @@ export async function writeBatch(tx: SqlQueryable, prepared: PreparedBatch): Pro
     } else await tx.query(write.sql, write.params);
   }
 }
+
+/**
+ * How many events are applied between two turns of the event loop. Why turn at all: a rebuild
+ * applies batch N+1 while batch N is written, and each statement of that write waits for this
+ * process to answer the one before; applying a whole batch without a break left the database idle.
+ */
+const YIELD_EVERY = 250;
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const CACHE_LIMIT = 1_000_000;
 
@@ -250,17 +276,47 @@ async function columnsOf(tx: SqlQueryable, table: string): Promise<Column[]> {
  * look for. Each value is written as jsonb_populate_recordset would read it from the row's JSON,
  * so an appended row equals an upserted one.
  */
-function copyRows(table: string, columns: readonly Column[], rows: readonly Row[]): { copy: string; data: string } {
+async function copyRows(table: string, columns: readonly Column[], rows: readonly Row[]): Promise<{ copy: string; data: Uint8Array }> {
   const encoders = columns.map(({ type }) => (type === 'jsonb' || type === 'json' ? copyJson : type === 'boolean' ? copyBoolean : copyText));
-  let data = '';
-  for (const row of rows) {
+  const out = new CopyBytes();
+  for (let r = 0; r < rows.length; r++) {
+    if (r % YIELD_EVERY === YIELD_EVERY - 1) await turn(); // see YIELD_EVERY
+    const row = rows[r];
+    let line = '';
     for (let i = 0; i < columns.length; i++) {
       const value = row[columns[i].name];
-      data += (i ? '\t' : '') + (value === null || value === undefined ? '\\N' : encoders[i](value));
+      line += (i ? '\t' : '') + (value === null || value === undefined ? '\\N' : encoders[i](value));
     }
-    data += '\n';
+    out.write(line + '\n');
   }
-  return { copy: `COPY ${table} (${columns.map((column) => column.name).join(', ')}) FROM STDIN`, data };
+  return { copy: `COPY ${table} (${columns.map((column) => column.name).join(', ')}) FROM STDIN`, data: out.bytes() };
+}
+
+/**
+ * COPY input written into bytes row by row. Why not one string: a batch's rows concatenated make a
+ * string of megabytes built from millions of pieces, which lives until it is sent; flattening and
+ * encoding it, and collecting its pieces, cost a rebuild more than building the rows did.
+ */
+const COPY_CHUNK = 1 << 20;
+class CopyBytes {
+  private readonly chunks: Buffer[] = [];
+  private chunk = Buffer.allocUnsafe(COPY_CHUNK);
+  private used = 0;
+
+  write(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, so this much room always suffices.
+    const room = text.length * 3;
+    if (this.used + room > this.chunk.length) {
+      this.chunks.push(this.chunk.subarray(0, this.used));
+      this.chunk = Buffer.allocUnsafe(Math.max(COPY_CHUNK, room));
+      this.used = 0;
+    }
+    this.used += this.chunk.write(text, this.used);
+  }
+
+  bytes(): Buffer {
+    return this.chunks.length === 0 ? this.chunk.subarray(0, this.used) : Buffer.concat([...this.chunks, this.chunk.subarray(0, this.used)]);
+  }
 }
 
 // COPY's text format: backslash, newline, carriage return and tab are escaped; `\N` is NULL.

@@ -132,17 +132,33 @@ export async function acquireLease(
 
 /** Holds the projection's row and checks this process still owns it under `fence` at `checkpoint`. */
 export async function lockProjection(tx: SqlQueryable, projection: string, fence: string, checkpoint: string | undefined): Promise<void> {
-  const { rows } = await tx.query<{ fence: string; checkpoint: string | null }>(
-    `SELECT fence::text AS fence, checkpoint FROM projection_checkpoints WHERE name = $1 FOR UPDATE`,
-    [projection],
+  await lockProjections(tx, [{ name: projection, fence, checkpoint }]);
+}
+
+/** lockProjection for several projections in one statement (their rows locked in name order: two such statements cannot deadlock). */
+export async function lockProjections(tx: SqlQueryable, held: readonly { name: string; fence: string; checkpoint: string | undefined }[]): Promise<void> {
+  const { rows } = await tx.query<{ name: string; fence: string; checkpoint: string | null }>(
+    `SELECT name, fence::text AS fence, checkpoint FROM projection_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
+    [held.map((projection) => projection.name)],
   );
-  if (rows[0]?.fence !== fence || (rows[0].checkpoint ?? undefined) !== checkpoint) throw new LeaseLostError(projection);
+  for (const { name, fence, checkpoint } of held) {
+    const row = rows.find((candidate) => candidate.name === name);
+    if (row?.fence !== fence || (row.checkpoint ?? undefined) !== checkpoint) throw new LeaseLostError(name);
+  }
 }
 
 export async function advanceCheckpoint(tx: SqlQueryable, projection: string, checkpoint: string, events: readonly RecordedEvent[]): Promise<void> {
+  await advanceCheckpoints(tx, [{ name: projection, events }], checkpoint);
+}
+
+/** advanceCheckpoint for several projections, each with the events it projected, in one statement. */
+export async function advanceCheckpoints(tx: SqlQueryable, moved: readonly { name: string; events: readonly RecordedEvent[] }[], checkpoint: string): Promise<void> {
   await tx.query(
-    `UPDATE projection_checkpoints SET checkpoint = $2, events = events + $3, last_event_at = coalesce($4::timestamptz, last_event_at), updated_at = now() WHERE name = $1`,
-    [projection, checkpoint, events.length, events.at(-1)?.metadata.recordedAt ?? null],
+    `UPDATE projection_checkpoints AS c
+        SET checkpoint = $2, events = c.events + n.events, last_event_at = coalesce(n.last_event_at, c.last_event_at), updated_at = now()
+       FROM unnest($1::text[], $3::bigint[], $4::timestamptz[]) AS n(name, events, last_event_at)
+      WHERE c.name = n.name`,
+    [moved.map((m) => m.name), checkpoint, moved.map((m) => m.events.length), moved.map((m) => m.events.at(-1)?.metadata.recordedAt ?? null)],
   );
 }
 
@@ -357,11 +373,9 @@ export class CheckpointedWriter {
     return { writer: this, events: pending, prepared };
   }
 
-  /** Writes a batch from prepareAhead inside a transaction shared with other writers; `committedAhead` once it commits. */
-  async writeAhead(tx: SqlQueryable, batch: AheadBatch, checkpoint: string): Promise<void> {
-    await lockProjection(tx, this.options.checkpointName, this.options.fence, this.checkpoint);
-    await writeBatch(tx, batch.prepared);
-    await advanceCheckpoint(tx, this.options.checkpointName, checkpoint, batch.events);
+  /** The lease this writer commits under, as lockProjections checks it. */
+  get held(): { name: string; fence: string; checkpoint: string | undefined } {
+    return { name: this.options.checkpointName, fence: this.options.fence, checkpoint: this.checkpoint };
   }
 
   committedAhead(checkpoint: string): void {
@@ -446,6 +460,18 @@ export interface AheadBatch {
   writer: CheckpointedWriter;
   events: RecordedEvent[];
   prepared: PreparedBatch;
+}
+
+/**
+ * Writes batches from prepareAhead, of several writers, in the caller's transaction: one statement
+ * checks every writer's lease, one moves every checkpoint (a rebuild's write waits on each round
+ * trip while this process applies the next batch). `committedAhead` on each once it commits.
+ */
+export async function writeAheadTogether(tx: SqlQueryable, batches: readonly AheadBatch[], checkpoint: string): Promise<void> {
+  if (batches.length === 0) return;
+  await lockProjections(tx, batches.map((batch) => batch.writer.held));
+  for (const batch of batches) await writeBatch(tx, batch.prepared);
+  await advanceCheckpoints(tx, batches.map((batch) => ({ name: batch.writer.name, events: batch.events })), checkpoint);
 }
 
 /**

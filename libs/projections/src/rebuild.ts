@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { EventStore, ReadAllBatch, SqlDatabase, SqlQueryable } from '@caseline/event-store';
-import { shadowTables, type Projection } from './projection';
-import { acquireLease, CheckpointedWriter, lockProjection, projectTogether, type AheadBatch } from './projector';
+import { shadowTables, type Projection, type ProjectionTable } from './projection';
+import { acquireLease, CheckpointedWriter, lockProjection, projectTogether, writeAheadTogether, type AheadBatch } from './projector';
 
 export interface RebuildProgress {
   projections: string[];
@@ -58,7 +58,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
         // Only the primary key while filling (upserts need it); the other indexes are built once,
         // in bulk, before the swap — far cheaper than keeping them up to date row by row.
         await tx.query(`CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL EXCLUDING INDEXES)`);
-        await tx.query(`ALTER TABLE ${shadowTables(table.name)} ADD PRIMARY KEY (${table.key})`);
+        if (!appendsOnly(db, table)) await tx.query(`ALTER TABLE ${shadowTables(table.name)} ADD PRIMARY KEY (${table.key})`);
       }
       await tx.query(`DELETE FROM projection_dead_letters WHERE projection = $1`, [name]);
       await tx.query(`INSERT INTO projection_checkpoints (name) VALUES ($1)`, [name]);
@@ -117,7 +117,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
     const checkpoint = batch.checkpoint as string;
     try {
       await db.transaction(async (tx) => {
-        for (const ahead of prepared) await ahead.writer.writeAhead(tx, ahead, checkpoint);
+        await writeAheadTogether(tx, prepared, checkpoint);
       });
     } catch {
       return false;
@@ -179,7 +179,12 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   };
 
   await fill(false);
-  for (const projection of projections) for (const table of projection.tables) await buildSecondaryIndexes(db, table.name);
+  for (const projection of projections) {
+    for (const table of projection.tables) {
+      await addPrimaryKey(db, table);
+      await buildSecondaryIndexes(db, table.name);
+    }
+  }
   // Pause the live projections: take their leases (raising their fences, so a batch in flight
   // fails to commit), then bring the shadows to the head and swap in one transaction.
   report('swapping');
@@ -214,6 +219,21 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
 /** Blue/green rebuild of one projection (see rebuildProjections). */
 export function rebuildProjection(options: Omit<RebuildOptions, 'projections'> & { projection: Projection }) {
   return rebuildProjections({ ...options, projections: [options.projection] });
+}
+
+/**
+ * A table a rebuild fills by appending alone: rows put once and never read back, and a database
+ * that can COPY (so nothing upserts into it). Its shadow gets its primary key after the fill, built
+ * in one sort: measured on a 1,021,018-row timeline, COPY took 10.5 s into a table with its key and
+ * 6.8 s without, and the key then took 1.1 s. Building it also proves no row came twice.
+ */
+const appendsOnly = (db: SqlDatabase, table: ProjectionTable) => Boolean(table.insertOnly && table.writeOnly && db.copyIn);
+
+/** Gives `<table>__next` its primary key if it has none yet (see appendsOnly). */
+async function addPrimaryKey(db: SqlQueryable, table: ProjectionTable): Promise<void> {
+  const shadow = shadowTables(table.name);
+  const { rows } = await db.query(`SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary`, [shadow]);
+  if (rows.length === 0) await db.query(`ALTER TABLE ${shadow} ADD PRIMARY KEY (${table.key})`);
 }
 
 /** Creates on `<table>__next` every index `<table>` has that the shadow lacks (same shape), then analyses it. */

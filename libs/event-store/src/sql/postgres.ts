@@ -41,7 +41,7 @@ export class PostgresDatabase implements SqlDatabase {
     await this.pool.query(sql);
   }
 
-  async copyIn(statement: string, data: string): Promise<void> {
+  async copyIn(statement: string, data: string | Uint8Array): Promise<void> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     const onError = (error: Error) => (broken = error); // as in transaction()
@@ -66,7 +66,7 @@ export class PostgresDatabase implements SqlDatabase {
       const tx: SqlQueryable = {
         query: async <Row>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params as unknown[])).rows as Row[] }),
         exec: async (sql: string) => void (await client.query(sql)),
-        copyIn: (statement: string, data: string) => copyIn(client, statement, data),
+        copyIn: (statement: string, data: string | Uint8Array) => copyIn(client, statement, data),
       };
       const result = await work(tx);
       await client.query('COMMIT');
@@ -125,7 +125,7 @@ export class PostgresDatabase implements SqlDatabase {
   }
 }
 
-function copyIn(client: PoolClient, statement: string, data: string): Promise<void> {
+function copyIn(client: PoolClient, statement: string, data: string | Uint8Array): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     // 'finish' comes once the server has acknowledged the whole COPY (CommandComplete).
     const stream = client.query(copyFrom(statement));

@@ -18,7 +18,7 @@ export interface SqlQueryable {
    * Runs `COPY … FROM STDIN` with `data` (text format) as its input. Only where the driver can
    * stream COPY data (PostgreSQL's); callers fall back to INSERT without it.
    */
-  copyIn?(statement: string, data: string): Promise<void>;
+  copyIn?(statement: string, data: string | Uint8Array): Promise<void>;
 }
 
 export interface SqlDatabase extends SqlQueryable {
