@@ -67,8 +67,8 @@ class BatchRows implements Rows {
   readonly tables = new Map<string, Map<string, Row | null>>();
   readonly changed = new Map<string, Set<string>>();
   /**
-   * The rows put into tables that are insert-only and write-only, in the order put: each is put
-   * once and never read back, so they need no map by key (a rebuild puts a million of them).
+   * The rows put into tables that are insert-only and write-only, in the order put: none is read
+   * back, so they need no map by key (a rebuild puts a million of them).
    */
   readonly appended = new Map<string, Row[]>();
   private readonly keys = new Map<string, string>();
@@ -122,6 +122,14 @@ export interface BatchOptions {
    * appended with COPY where the database offers it, and only the others upserted.
    */
   append?: boolean;
+  /**
+   * Turn the event loop every this many events applied or rows encoded (default: never). Why: a
+   * rebuild applies batch N+1 while batch N is written, and each statement of that write waits for
+   * this process to answer the one before; applying a whole batch without a break left the database
+   * idle. Not for the live projector: under request load every turn waits behind the requests that
+   * came in meanwhile, and its lag grows.
+   */
+  yieldEvery?: number;
 }
 
 /** A batch applied in memory: the final state of the rows it changed, and the writes that store them. */
@@ -152,7 +160,7 @@ export async function prepareBatch(
   projection: Projection,
   events: readonly RecordedEvent[],
   names: TableNames = liveTables,
-  { cache, append = false }: BatchOptions = {},
+  { cache, append = false, yieldEvery = Number.POSITIVE_INFINITY }: BatchOptions = {},
 ): Promise<PreparedBatch> {
   const rows = new BatchRows(projection);
   const wanted = new Map<string, Set<string>>();
@@ -180,7 +188,7 @@ export async function prepareBatch(
   }
   for (let i = 0; i < events.length; i++) {
     projection.apply(events[i], rows);
-    if (i % YIELD_EVERY === YIELD_EVERY - 1) await turn();
+    if (i % yieldEvery === yieldEvery - 1) await turn();
   }
   const changes: RowChanges = new Map();
   const writes: PreparedBatch['writes'] = [];
@@ -192,7 +200,9 @@ export async function prepareBatch(
     if (!table.writeOnly) changes.set(names(table.name), new Map([...changed].map((key) => [key, current.get(key) ?? null])));
     const physical = names(table.name);
     const known = cache?.rows.get(physical);
-    const upserts: Row[] = append ? [] : appended;
+    // Upserted, a key put twice must come once (an upsert cannot change a row twice): the last put
+    // wins, as it would batch after batch. Appended, both rows go in (see rebuild's addPrimaryKey).
+    const upserts: Row[] = append ? [] : [...new Map(appended.map((row) => [String(row[table.key]), row])).values()];
     const appends: Row[] = append ? appended : [];
     const deletes: string[] = [];
     for (const key of changed) {
@@ -201,9 +211,9 @@ export async function prepareBatch(
       else if (append && (table.insertOnly || (cache?.complete && !table.writeOnly && !known?.get(key)))) appends.push(row);
       else upserts.push(row);
     }
-    await turn();
+    if (yieldEvery !== Number.POSITIVE_INFINITY) await turn();
     const columns = await columnsOf(reader, physical);
-    if (appends.length) writes.push(await copyRows(physical, columns, appends));
+    if (appends.length) writes.push(await copyRows(physical, columns, appends, yieldEvery));
     if (upserts.length) {
       const set = columns.filter((column) => column.name !== table.key).map((column) => column.name);
       const conflict = set.length ? `DO UPDATE SET (${set.join(', ')}) = ROW(${set.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
@@ -227,12 +237,6 @@ export async function writeBatch(tx: SqlQueryable, prepared: PreparedBatch): Pro
   }
 }
 
-/**
- * How many events are applied between two turns of the event loop. Why turn at all: a rebuild
- * applies batch N+1 while batch N is written, and each statement of that write waits for this
- * process to answer the one before; applying a whole batch without a break left the database idle.
- */
-const YIELD_EVERY = 250;
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 const CACHE_LIMIT = 1_000_000;
@@ -276,11 +280,11 @@ async function columnsOf(tx: SqlQueryable, table: string): Promise<Column[]> {
  * look for. Each value is written as jsonb_populate_recordset would read it from the row's JSON,
  * so an appended row equals an upserted one.
  */
-async function copyRows(table: string, columns: readonly Column[], rows: readonly Row[]): Promise<{ copy: string; data: Uint8Array }> {
+async function copyRows(table: string, columns: readonly Column[], rows: readonly Row[], yieldEvery: number): Promise<{ copy: string; data: Uint8Array }> {
   const encoders = columns.map(({ type }) => (type === 'jsonb' || type === 'json' ? copyJson : type === 'boolean' ? copyBoolean : copyText));
   const out = new CopyBytes();
   for (let r = 0; r < rows.length; r++) {
-    if (r % YIELD_EVERY === YIELD_EVERY - 1) await turn(); // see YIELD_EVERY
+    if (r % yieldEvery === yieldEvery - 1) await turn(); // see BatchOptions.yieldEvery
     const row = rows[r];
     let line = '';
     for (let i = 0; i < columns.length; i++) {

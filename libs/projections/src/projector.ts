@@ -119,7 +119,7 @@ export async function acquireLease(
   await db.query(`INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [projection]);
   // Why the fence goes up on every acquisition: a projector that paused past its lease (GC,
   // network) and wakes up still believing it is the owner commits nothing, because each batch
-  // re-reads the fence under a row lock (see ProjectionRunner.commit).
+  // re-reads the fence under a row lock (see lockProjection).
   const { rows } = await db.query<{ fence: string; checkpoint: string | null }>(
     `UPDATE projection_checkpoints
         SET owner = $2, fence = fence + 1, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
@@ -135,7 +135,7 @@ export async function lockProjection(tx: SqlQueryable, projection: string, fence
   await lockProjections(tx, [{ name: projection, fence, checkpoint }]);
 }
 
-/** lockProjection for several projections in one statement (their rows locked in name order: two such statements cannot deadlock). */
+/** lockProjection for several projections in one statement (their rows locked in name order). */
 export async function lockProjections(tx: SqlQueryable, held: readonly { name: string; fence: string; checkpoint: string | undefined }[]): Promise<void> {
   const { rows } = await tx.query<{ name: string; fence: string; checkpoint: string | null }>(
     `SELECT name, fence::text AS fence, checkpoint FROM projection_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE`,
@@ -367,7 +367,7 @@ export class CheckpointedWriter {
     const pending = this.pending(events, compare);
     if (pending.length === 0) return undefined;
     const { db, projection, tables, append } = this.options;
-    const prepared = await prepareBatch(db, projection, pending, tables, { cache: this.cache, append: append && db.copyIn !== undefined });
+    const prepared = await prepareBatch(db, projection, pending, tables, { cache: this.cache, append: append && db.copyIn !== undefined, yieldEvery: 250 });
     rememberRows(this.cache, prepared.changes);
     this.ahead = pending[pending.length - 1].checkpoint;
     return { writer: this, events: pending, prepared };

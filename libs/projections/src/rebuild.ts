@@ -55,8 +55,9 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
       if (rows.length) return false; // resuming: the shadow tables hold what the last run committed
       for (const table of projection.tables) {
         await tx.query(`DROP TABLE IF EXISTS ${shadowTables(table.name)}`);
-        // Only the primary key while filling (upserts need it); the other indexes are built once,
-        // in bulk, before the swap — far cheaper than keeping them up to date row by row.
+        // At most the primary key while filling (upserts need it; append-only tables get theirs
+        // after the fill, see appendsOnly); the other indexes are built once, in bulk, before the
+        // swap — far cheaper than keeping them up to date row by row.
         await tx.query(`CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL EXCLUDING INDEXES)`);
         if (!appendsOnly(db, table)) await tx.query(`ALTER TABLE ${shadowTables(table.name)} ADD PRIMARY KEY (${table.key})`);
       }
@@ -103,9 +104,6 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   const prepare = async (batch: ReadAllBatch): Promise<AheadBatch[]> => {
     const prepared: AheadBatch[] = [];
     for (const writer of writers) {
-      // Why yield: the transaction writing the previous batch sends its next statement now, so the
-      // database writes while this process applies events.
-      await new Promise((resolve) => setImmediate(resolve));
       const ahead = await writer.prepareAhead(batch.events, compare);
       if (ahead) prepared.push(ahead);
     }
@@ -179,12 +177,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
   };
 
   await fill(false);
-  for (const projection of projections) {
-    for (const table of projection.tables) {
-      await addPrimaryKey(db, table);
-      await buildSecondaryIndexes(db, table.name);
-    }
-  }
+  await indexShadows(db, projections.flatMap((projection) => projection.tables));
   // Pause the live projections: take their leases (raising their fences, so a batch in flight
   // fails to commit), then bring the shadows to the head and swap in one transaction.
   report('swapping');
@@ -222,18 +215,57 @@ export function rebuildProjection(options: Omit<RebuildOptions, 'projections'> &
 }
 
 /**
+ * Gives every shadow table its primary key (if it has none yet), its other indexes and statistics,
+ * two tables at a time, largest first. Why two: each index build is one server process sorting,
+ * and this process has nothing else to do meanwhile; measured on a 1.16M-event history, one table
+ * at a time took about 4.8 s of a 34 s rebuild.
+ */
+async function indexShadows(db: SqlDatabase, tables: readonly ProjectionTable[]): Promise<void> {
+  const { rows } = await db.query<{ name: string; bytes: number }>(
+    `SELECT relname AS name, pg_relation_size(oid)::float8 AS bytes FROM pg_class WHERE relname = ANY($1::text[]) AND relnamespace = current_schema()::regnamespace`,
+    [tables.map((table) => shadowTables(table.name))],
+  );
+  const bytes = (table: ProjectionTable) => rows.find((row) => row.name === shadowTables(table.name))?.bytes ?? 0;
+  const queue = [...tables].sort((a, b) => bytes(b) - bytes(a));
+  const lane = async () => {
+    for (let table = queue.shift(); table; table = queue.shift()) {
+      try {
+        await addPrimaryKey(db, table);
+        await buildSecondaryIndexes(db, table.name);
+      } catch (error) {
+        queue.length = 0; // the other lane stops after its table too
+        throw error;
+      }
+    }
+  };
+  await Promise.all([lane(), lane()]);
+}
+
+/**
  * A table a rebuild fills by appending alone: rows put once and never read back, and a database
  * that can COPY (so nothing upserts into it). Its shadow gets its primary key after the fill, built
  * in one sort: measured on a 1,021,018-row timeline, COPY took 10.5 s into a table with its key and
- * 6.8 s without, and the key then took 1.1 s. Building it also proves no row came twice.
+ * 6.8 s without, and the key then took 1.1 s.
  */
 const appendsOnly = (db: SqlDatabase, table: ProjectionTable) => Boolean(table.insertOnly && table.writeOnly && db.copyIn);
 
-/** Gives `<table>__next` its primary key if it has none yet (see appendsOnly). */
+/**
+ * Gives `<table>__next` its primary key if it has none yet (see appendsOnly). Two events that put
+ * the same key (ids the domain keeps unique only within a stream) leave two rows: the later one
+ * stays, as the live projector's upsert would have it. Rows were appended in event order, so the
+ * later row is the one further into the table.
+ */
 async function addPrimaryKey(db: SqlQueryable, table: ProjectionTable): Promise<void> {
   const shadow = shadowTables(table.name);
   const { rows } = await db.query(`SELECT 1 FROM pg_index WHERE indrelid = $1::regclass AND indisprimary`, [shadow]);
-  if (rows.length === 0) await db.query(`ALTER TABLE ${shadow} ADD PRIMARY KEY (${table.key})`);
+  if (rows.length > 0) return;
+  try {
+    await db.query(`ALTER TABLE ${shadow} ADD PRIMARY KEY (${table.key})`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await db.query(`DELETE FROM ${shadow} a USING ${shadow} b WHERE a.${table.key} = b.${table.key} AND a.ctid < b.ctid`);
+    await db.query(`ALTER TABLE ${shadow} ADD PRIMARY KEY (${table.key})`);
+  }
 }
 
 /** Creates on `<table>__next` every index `<table>` has that the shadow lacks (same shape), then analyses it. */
