@@ -136,7 +136,15 @@ export interface BatchOptions {
 export interface PreparedBatch {
   changes: RowChanges;
   /** One statement each: per table, a COPY append, an upsert, a delete. */
-  writes: ({ copy: string; data: Uint8Array } | { sql: string; params: unknown[] })[];
+  writes: ({ copy: string; data: Uint8Array } | SqlWrite)[];
+}
+
+/** An upsert or a delete of one table: `sql` with its one parameter `$1`. */
+export interface SqlWrite {
+  sql: string;
+  params: [unknown];
+  /** The same statement with its parameter named `param`, writing only where `guard` holds. */
+  guarded(param: string, guard: string): string;
 }
 
 /**
@@ -217,12 +225,14 @@ export async function prepareBatch(
     if (upserts.length) {
       const set = columns.filter((column) => column.name !== table.key).map((column) => column.name);
       const conflict = set.length ? `DO UPDATE SET (${set.join(', ')}) = ROW(${set.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
-      writes.push({
-        sql: `INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, $1::jsonb) ON CONFLICT (${table.key}) ${conflict}`,
-        params: [JSON.stringify(upserts)],
-      });
+      const guarded = (param: string, guard: string) =>
+        `INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, ${param}::jsonb) WHERE ${guard} ON CONFLICT (${table.key}) ${conflict}`;
+      writes.push({ sql: guarded('$1', 'true'), params: [JSON.stringify(upserts)], guarded });
     }
-    if (deletes.length) writes.push({ sql: `DELETE FROM ${physical} WHERE ${table.key} = ANY($1::${table.keyType}[])`, params: [deletes] });
+    if (deletes.length) {
+      const guarded = (param: string, guard: string) => `DELETE FROM ${physical} WHERE ${table.key} = ANY(${param}::${table.keyType}[]) AND ${guard}`;
+      writes.push({ sql: guarded('$1', 'true'), params: [deletes], guarded });
+    }
   }
   return { changes, writes };
 }

@@ -89,6 +89,17 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     const stale = new CheckpointedWriter({ db, projection: caseworkProjections[1], checkpointName: 'cases', fence: lease?.fence as string, checkpoint: undefined });
     await expect(stale.project(events, events[events.length - 1].checkpoint)).rejects.toBeInstanceOf(LeaseLostError);
     expect(await dumpTables(db, caseworkProjections)).toEqual(before);
+    // A writer at the right checkpoint whose lease was taken over (an older fence) writes nothing either.
+    const [status] = await projectionStatus(store, db, ['cases']);
+    const taken = await acquireLease(db, 'cases', 'redeliverer', 1_000); // a new acquisition raises the fence
+    expect(Number(taken?.fence)).toBe(Number(lease?.fence) + 1);
+    await appendCaseStory(store);
+    const { events: unseen } = await store.readAll({ after: status.checkpoint ?? undefined, maxCount: 100 });
+    expect(unseen.length).toBeGreaterThan(0);
+    const overtaken = new CheckpointedWriter({ db, projection: caseworkProjections[1], checkpointName: 'cases', fence: lease?.fence as string, checkpoint: status.checkpoint ?? undefined });
+    const cases = await dumpTables(db, [caseworkProjections[1]]);
+    await expect(overtaken.project(unseen, unseen[unseen.length - 1].checkpoint)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await dumpTables(db, [caseworkProjections[1]])).toEqual(cases);
     // And applying every event twice gives the rows of applying each once.
     for (const projection of caseworkProjections) {
       for (const table of projection.tables) await db.exec(`CREATE TABLE ${shadowTables(table.name)} (LIKE ${table.name} INCLUDING ALL)`);

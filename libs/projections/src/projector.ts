@@ -450,7 +450,16 @@ export class CheckpointedWriter {
   }
 
   private async commit(events: RecordedEvent[], checkpoint: string): Promise<void> {
-    const changes = await this.options.db.transaction((tx) => this.projectIn(tx, events, checkpoint));
+    const { db, projection, tables, append } = this.options;
+    if (!append) {
+      // Rows it lacks are read before the write, outside it: while this writer holds the lease
+      // nothing else writes its tables, and the write below commits nothing if it no longer does.
+      const prepared = await prepareBatch(db, projection, events, tables, { cache: this.cache });
+      await commitAtOnce(db, this.held, prepared, events, checkpoint);
+      this.committed(checkpoint, prepared.changes);
+      return;
+    }
+    const changes = await db.transaction((tx) => this.projectIn(tx, events, checkpoint));
     this.committed(checkpoint, changes);
   }
 }
@@ -460,6 +469,38 @@ export interface AheadBatch {
   writer: CheckpointedWriter;
   events: RecordedEvent[];
   prepared: PreparedBatch;
+}
+
+/**
+ * Commits a prepared batch (upserts and deletes only) and its checkpoint in one statement: the
+ * checkpoint row is moved only under the writer's fence and from its checkpoint, and each write
+ * happens only if that row moved. Why one statement: a projector inside a busy API process waits
+ * behind the requests for every round trip, and a transaction of its own took six or more.
+ */
+export async function commitAtOnce(
+  db: SqlQueryable,
+  held: { name: string; fence: string; checkpoint: string | undefined },
+  prepared: PreparedBatch,
+  events: readonly RecordedEvent[],
+  checkpoint: string,
+): Promise<void> {
+  const params: unknown[] = [held.name, checkpoint, events.length, events.at(-1)?.metadata.recordedAt ?? null, held.fence, held.checkpoint ?? null];
+  const writes = prepared.writes.map((write, i) => {
+    if ('copy' in write) throw new Error('a batch committed in one statement cannot COPY: prepare it without append');
+    params.push(write.params[0]);
+    return `, w${i} AS (${write.guarded(`$${params.length}`, 'EXISTS (SELECT 1 FROM lease)')})`;
+  });
+  const { rows } = await db.query<{ held: number }>(
+    `WITH lease AS (
+       UPDATE projection_checkpoints
+          SET checkpoint = $2, events = events + $3, last_event_at = coalesce($4::timestamptz, last_event_at), updated_at = now()
+        WHERE name = $1 AND fence = $5::bigint AND checkpoint IS NOT DISTINCT FROM $6::text
+       RETURNING 1)
+     ${writes.join('\n     ')}
+     SELECT count(*)::int AS held FROM lease`,
+    params,
+  );
+  if (rows[0]?.held !== 1) throw new LeaseLostError(held.name);
 }
 
 /**
