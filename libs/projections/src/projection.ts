@@ -57,6 +57,16 @@ export interface Projection {
   apply(event: RecordedEvent, rows: Rows): void;
 }
 
+const LOCK_ORDER = ['rm_cases', 'rm_people', 'rm_referrals'];
+const lockRank = (table: string) => (LOCK_ORDER.includes(table) ? LOCK_ORDER.indexOf(table) : LOCK_ORDER.length);
+/**
+ * The order in which read-model tables are locked, by whoever locks several: the order the queries
+ * take them (cases, people, referrals…), then by name. A rebuild's swap and a live batch's one
+ * statement (see commitAtOnce) lock in it, so neither can hold one table while waiting for another
+ * that the other holds.
+ */
+export const byLockOrder = (a: string, b: string): number => lockRank(a) - lockRank(b) || a.localeCompare(b);
+
 /** Physical table names: the live tables, or a rebuild's shadow tables. */
 export type TableNames = (table: string) => string;
 export const liveTables: TableNames = (table) => table;
@@ -141,6 +151,8 @@ export interface PreparedBatch {
 
 /** An upsert or a delete of one table: `sql` with its one parameter `$1`. */
 export interface SqlWrite {
+  /** The physical table written. */
+  table: string;
   sql: string;
   params: [unknown];
   /** The same statement with its parameter named `param`, writing only where `guard` holds. */
@@ -227,11 +239,11 @@ export async function prepareBatch(
       const conflict = set.length ? `DO UPDATE SET (${set.join(', ')}) = ROW(${set.map((c) => `EXCLUDED.${c}`).join(', ')})` : 'DO NOTHING';
       const guarded = (param: string, guard: string) =>
         `INSERT INTO ${physical} SELECT * FROM jsonb_populate_recordset(NULL::${physical}, ${param}::jsonb) WHERE ${guard} ON CONFLICT (${table.key}) ${conflict}`;
-      writes.push({ sql: guarded('$1', 'true'), params: [JSON.stringify(upserts)], guarded });
+      writes.push({ table: physical, sql: guarded('$1', 'true'), params: [JSON.stringify(upserts)], guarded });
     }
     if (deletes.length) {
       const guarded = (param: string, guard: string) => `DELETE FROM ${physical} WHERE ${table.key} = ANY(${param}::${table.keyType}[]) AND ${guard}`;
-      writes.push({ sql: guarded('$1', 'true'), params: [deletes], guarded });
+      writes.push({ table: physical, sql: guarded('$1', 'true'), params: [deletes], guarded });
     }
   }
   return { changes, writes };

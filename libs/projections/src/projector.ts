@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
-import { emptyRowCache, prepareBatch, projectBatch, rememberRows, writeBatch, type PreparedBatch, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
+import { byLockOrder, emptyRowCache, prepareBatch, projectBatch, rememberRows, writeBatch, type PreparedBatch, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
 
 export interface ProjectorOptions {
   store: EventStore;
@@ -119,7 +119,7 @@ export async function acquireLease(
   await db.query(`INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [projection]);
   // Why the fence goes up on every acquisition: a projector that paused past its lease (GC,
   // network) and wakes up still believing it is the owner commits nothing, because each batch
-  // re-reads the fence under a row lock (see lockProjection).
+  // checks the fence as it commits (see commitAtOnce and lockProjection).
   const { rows } = await db.query<{ fence: string; checkpoint: string | null }>(
     `UPDATE projection_checkpoints
         SET owner = $2, fence = fence + 1, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
@@ -311,7 +311,10 @@ export interface WriterOptions {
   tables?: TableNames;
   /** The writer's tables were created empty for it (a rebuild's fresh fill): its row cache then knows every row. */
   startsEmpty?: boolean;
-  /** Append rows known to be new with COPY (see BatchOptions.append): a rebuild's bulk fill. */
+  /**
+   * Append rows known to be new with COPY (see BatchOptions.append): a rebuild's bulk fill. Such a
+   * writer commits each batch in a transaction; the others in one statement (see commitAtOnce).
+   */
   append?: boolean;
   maxAttempts?: number;
   log?: (level: 'info' | 'warn' | 'error', message: string, details?: unknown) => void;
@@ -485,8 +488,12 @@ export async function commitAtOnce(
   checkpoint: string,
 ): Promise<void> {
   const params: unknown[] = [held.name, checkpoint, events.length, events.at(-1)?.metadata.recordedAt ?? null, held.fence, held.checkpoint ?? null];
-  const writes = prepared.writes.map((write, i) => {
+  const sqlWrites = prepared.writes.map((write) => {
     if ('copy' in write) throw new Error('a batch committed in one statement cannot COPY: prepare it without append');
+    return write;
+  });
+  // The statement locks its tables in the order it names them: the order a rebuild's swap takes.
+  const writes = sqlWrites.sort((a, b) => byLockOrder(a.table, b.table)).map((write, i) => {
     params.push(write.params[0]);
     return `, w${i} AS (${write.guarded(`$${params.length}`, 'EXISTS (SELECT 1 FROM lease)')})`;
   });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { EventStore, ReadAllBatch, SqlDatabase, SqlQueryable } from '@caseline/event-store';
-import { shadowTables, type Projection, type ProjectionTable } from './projection';
+import { byLockOrder, shadowTables, type Projection, type ProjectionTable } from './projection';
 import { acquireLease, CheckpointedWriter, lockProjection, projectTogether, writeAheadTogether, type AheadBatch } from './projector';
 
 export interface RebuildProgress {
@@ -187,7 +187,7 @@ export async function rebuildProjections(options: RebuildOptions): Promise<{ eve
     // All live tables at once, in the order the queries take them (cases, people, referrals…):
     // a reader holding one and waiting for another cannot then deadlock with the swap.
     const tables = projections.flatMap((projection) => projection.tables.map((table) => table.name));
-    await tx.query(`LOCK TABLE ${[...tables].sort((a, b) => lockRank(a) - lockRank(b) || a.localeCompare(b)).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+    await tx.query(`LOCK TABLE ${[...tables].sort(byLockOrder).join(', ')} IN ACCESS EXCLUSIVE MODE`);
     for (const [i, projection] of projections.entries()) {
       const name = rebuildName(projection.name);
       await lockProjection(tx, name, leases[i].fence, writers[i].checkpoint);
@@ -292,8 +292,6 @@ async function indexesOf(db: SqlQueryable, relation: string): Promise<{ name: st
   return rows.map((row) => ({ name: row.name, shape: row.definition.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ /, '$1') }));
 }
 
-const LOCK_ORDER = ['rm_cases', 'rm_people', 'rm_referrals'];
-const lockRank = (table: string) => (LOCK_ORDER.includes(table) ? LOCK_ORDER.indexOf(table) : LOCK_ORDER.length);
 
 async function extendLeases(db: SqlQueryable, leases: readonly { name: string; fence: string }[], owner: string, leaseMs: number): Promise<void> {
   await db.query(
