@@ -255,4 +255,22 @@ describe.each(ADAPTERS)('case state as of a point, from snapshots, on %s', (adap
     expect((await small.nearest(stream, replay.fingerprint, 260))?.state).not.toBe(one?.state);
     await snapshots.discard(stream);
   });
+
+  it('keeps the snapshots a replay takes parsed as taken, and stores them uncompressed', async () => {
+    const stream = caseStream(caseId);
+    const snapshots = await CaseSnapshots.open(api.db);
+    await snapshots.discard(stream);
+    const replay = new CaseReplay(api.store, personalData, snapshots, 50);
+    const expected = await replayCaseFromStart(api.store, personalData, caseId, { version: 320 });
+    await replay.stateAt(caseId, { version: LENGTH });
+    // The stored text is no longer what was taken; the kept state (same event hash) is what is used.
+    await api.db.query(`UPDATE case_snapshots SET state = '{"status":"none"}' WHERE stream_id = $1 AND fingerprint = $2 AND version = 300`, [stream, replay.fingerprint]);
+    expect((await snapshots.nearest(stream, replay.fingerprint, 320))?.state).not.toEqual({ status: 'none' });
+    expect((await replay.stateAt(caseId, { version: 320 })).state).toEqual(expected.state);
+    // Another reader has nothing kept: it reads the row.
+    expect((await (await CaseSnapshots.open(api.db)).nearest(stream, replay.fingerprint, 320))?.state).toEqual({ status: 'none' });
+    const { rows } = await api.db.query<{ storage: string }>(`SELECT attstorage AS storage FROM pg_attribute WHERE attrelid = 'case_snapshots'::regclass AND attname = 'state'`);
+    expect(rows[0].storage).toBe('e');
+    await snapshots.discard(stream);
+  });
 });

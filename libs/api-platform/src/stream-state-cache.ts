@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Decider } from '@caseline/domain';
+import { replay, type Decider } from '@caseline/domain';
 import type { EventStore, RecordedEvent } from '@caseline/event-store';
 import { PersonalData } from '@caseline/platform';
 import { EVENT_STORE } from './tokens';
@@ -112,11 +112,10 @@ export class StreamStateCache {
 }
 
 function fold<State, Evt>(base: StreamState<State> | undefined, decider: Decider<State, unknown, Evt>, events: RecordedEvent[]): StreamState<State> {
-  let state = base ? base.state : decider.initialState();
+  const state = replay(decider, events as unknown as Evt[], base ? base.state : decider.initialState());
   const keys = new Map(base?.keys ?? []);
   let firstActorTeam = base?.firstActorTeam;
   for (const event of events) {
-    state = decider.evolve(state, event as unknown as Evt);
     if (event.version === 1) firstActorTeam = event.metadata.actor?.team;
     const { idempotencyKeyHash, idempotencyKey } = event.metadata;
     const key = typeof idempotencyKeyHash === 'string' ? idempotencyKeyHash : typeof idempotencyKey === 'string' ? `${event.metadata.actor?.id}\n${idempotencyKey}` : undefined;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { caseDecider, caseStream, type CaseEvent, type CaseState } from '@caseline/domain';
+import { caseDecider, caseStream, replay, type CaseEvent, type CaseState } from '@caseline/domain';
 import { canonicalJson, type EventStore, type RecordedEvent, type SqlDatabase } from '@caseline/event-store';
 import type { PersonalData } from '@caseline/platform';
 
@@ -36,7 +36,7 @@ export interface ReplayPoint {
  */
 export class CaseSnapshots {
   /**
-   * Snapshots read lately, parsed, by stream, fingerprint and version, least recently used first.
+   * Snapshots read or taken lately, parsed, by stream, fingerprint and version, least recently used first.
    * Why: an auditor replays one case at many points, and a long case's snapshot is hundreds of
    * kilobytes to read and parse (a third of a replay). Each entry names the event hash it was
    * taken at, and is used only while the stored row names the same one. What is kept is the sealed
@@ -64,6 +64,11 @@ export class CaseSnapshots {
         created_at  timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (stream_id, fingerprint, version)
       )`);
+      // Stored out of line, uncompressed: a long case's snapshot is hundreds of kilobytes, and
+      // decompressing it took longer than reading it (side by side on a 10,000-event case: 6.3 ms
+      // a read compressed, 3.5 ms not). Applies to snapshots written from now on.
+      const { rows } = await tx.query<{ storage: string }>(`SELECT attstorage AS storage FROM pg_attribute WHERE attrelid = 'case_snapshots'::regclass AND attname = 'state'`);
+      if (rows[0]?.storage !== 'e') await tx.exec(`ALTER TABLE case_snapshots ALTER COLUMN state SET STORAGE EXTERNAL`);
     });
     return new CaseSnapshots(db, options.parsedLimit);
   }
@@ -96,17 +101,21 @@ export class CaseSnapshots {
     const text = rows[0].state ?? (await this.stateText(streamId, fingerprint, version));
     if (text === undefined) return undefined;
     const state = JSON.parse(text) as CaseState;
-    if (text.length <= this.parsedLimit / 4) {
-      // Another call may have kept it meanwhile: counted once.
-      this.forget(key);
-      this.parsed.set(key, { eventHash, state, size: text.length });
-      this.parsedSize += text.length;
-      for (const [oldest] of this.parsed) {
-        if (this.parsedSize <= this.parsedLimit) break;
-        this.forget(oldest);
-      }
-    }
+    this.keep(key, { eventHash, state, size: text.length });
     return { version, eventHash, state };
+  }
+
+  /** Keeps a parsed snapshot (`size`: its text's length), dropping the least recently used past the limit. */
+  private keep(key: string, entry: { eventHash: string; state: CaseState; size: number }): void {
+    if (entry.size > this.parsedLimit / 4) return;
+    // Another call may have kept it meanwhile: counted once.
+    this.forget(key);
+    this.parsed.set(key, entry);
+    this.parsedSize += entry.size;
+    for (const [oldest] of this.parsed) {
+      if (this.parsedSize <= this.parsedLimit) break;
+      this.forget(oldest);
+    }
   }
 
   private forget(key: string): void {
@@ -126,6 +135,7 @@ export class CaseSnapshots {
 
   async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState }[]): Promise<void> {
     if (snapshots.length === 0) return;
+    const texts = snapshots.map((s) => JSON.stringify(s.state));
     // Two replays may take the same snapshot at once: the same state either way, the first one
     // stays. One taken before the stream was rewritten (another event hash) is replaced.
     await this.db.query(
@@ -133,8 +143,12 @@ export class CaseSnapshots {
        SELECT $1, $2, v, h, s FROM unnest($3::bigint[], $4::text[], $5::text[]) AS x(v, h, s)
        ON CONFLICT (stream_id, fingerprint, version) DO UPDATE SET event_hash = excluded.event_hash, state = excluded.state, created_at = now()
          WHERE c.event_hash <> excluded.event_hash`,
-      [streamId, fingerprint, snapshots.map((s) => s.version), snapshots.map((s) => s.eventHash), snapshots.map((s) => JSON.stringify(s.state))],
+      [streamId, fingerprint, snapshots.map((s) => s.version), snapshots.map((s) => s.eventHash), texts],
     );
+    // Kept parsed too, as if just read: the auditor who took them goes on to ask near them. The
+    // folded states are never changed afterwards (see caseDecider.evolveAll), and each is used
+    // only while the stored row names its event hash (nearest compares).
+    snapshots.forEach((s, i) => this.keep(`${streamId}\n${fingerprint}\n${s.version}`, { eventHash: s.eventHash, state: s.state, size: texts[i].length }));
   }
 
   /** Drops every snapshot of a stream (e.g. after a repair); they are rebuilt by the next replay. */
@@ -206,10 +220,18 @@ export class CaseReplay {
       events = await this.store.readStream(streamId, { toVersion: target.version });
     }
     const taken: { version: number; eventHash: string; state: CaseState }[] = [];
+    // Folded a run at a time, each run ending at a snapshot's version: the states taken are never
+    // changed by the folds after them (see caseDecider.evolveAll).
+    let run: CaseEvent[] = [];
     for (const event of events) {
-      state = caseDecider.evolve(state, { type: event.type, data: this.personalData.markOrigins(event.type, event.data) } as CaseEvent);
-      if (this.snapshots && event.version % this.interval === 0 && event.version >= from) taken.push({ version: event.version, eventHash: event.hash, state });
+      run.push({ type: event.type, data: this.personalData.markOrigins(event.type, event.data) } as CaseEvent);
+      if (this.snapshots && event.version % this.interval === 0 && event.version >= from) {
+        state = replay(caseDecider, run, state);
+        run = [];
+        taken.push({ version: event.version, eventHash: event.hash, state });
+      }
     }
+    state = replay(caseDecider, run, state);
     if (taken.length) await this.snapshots?.save(streamId, this.fingerprint, taken);
     return { caseId, version: target.version, recordedAt: target.metadata.recordedAt, state: await this.personalData.openMarked(state) };
   }

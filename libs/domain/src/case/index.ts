@@ -2,11 +2,12 @@ import type { Decider } from '../decider';
 import type { CaseCommand } from './commands';
 import { decideCase } from './decide';
 import type { CaseEvent } from './events';
-import { evolveCase, initialCaseState, type CaseState } from './state';
+import { evolveCase, foldCase, initialCaseState, type CaseState } from './state';
 
 export const caseDecider: Decider<CaseState, CaseCommand, CaseEvent> = {
   decide: decideCase,
   evolve: evolveCase,
+  evolveAll: foldCase,
   initialState: initialCaseState,
 };
 

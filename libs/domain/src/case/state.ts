@@ -63,54 +63,86 @@ export const initialCaseState = (): CaseState => ({ status: 'none' });
 
 const later = (a: string | null, b: string): string => (a !== null && millis(a) >= millis(b) ? a : b);
 
-function withFollowUp(state: Case, followUpId: string, change: Partial<FollowUp>): Case {
-  const followUp = state.followUps[followUpId];
-  if (!followUp) return state;
-  return { ...state, followUps: { ...state.followUps, [followUpId]: { ...followUp, ...change } } };
+/**
+ * A case being folded: a copy of the state whose fields a fold may set in place. Its collections
+ * still belong to the state it was copied from until `own` copies them; a follow-up is replaced,
+ * never changed. Why: a long case holds thousands of ids and follow-ups, and copying them for each
+ * event made a replay from the first event quadratic; a fold copies each collection at most once.
+ */
+interface CaseDraft {
+  case: Case;
+  ownsFollowUps: boolean;
+  ownsWelfareCheckIds: boolean;
+  ownsNoteIds: boolean;
 }
 
-export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
-  if (event.type === 'CaseOpened') {
-    const { caseId, personId, team, reason, risk, summary, cadIncidentId, openedAt } = event.data;
-    return {
-      status: 'open',
-      id: caseId,
-      personId,
-      team,
-      reason,
-      risk,
-      summary,
-      cadIncidentId,
-      assignedWorkerId: null,
-      openedAt,
-      closedAt: null,
-      disposition: null,
-      closingNote: null,
-      reopenedAt: null,
-      lastContactAt: null,
-      followUps: {},
-      welfareCheckIds: [],
-      noteIds: [],
-    };
-  }
-  if (state.status === 'none') return state;
+function followUpsOf(draft: CaseDraft): Record<string, FollowUp> {
+  if (!draft.ownsFollowUps) [draft.case.followUps, draft.ownsFollowUps] = [{ ...draft.case.followUps }, true];
+  return draft.case.followUps;
+}
 
+function welfareCheckIdsOf(draft: CaseDraft): string[] {
+  if (!draft.ownsWelfareCheckIds) [draft.case.welfareCheckIds, draft.ownsWelfareCheckIds] = [[...draft.case.welfareCheckIds], true];
+  return draft.case.welfareCheckIds;
+}
+
+function noteIdsOf(draft: CaseDraft): string[] {
+  if (!draft.ownsNoteIds) [draft.case.noteIds, draft.ownsNoteIds] = [[...draft.case.noteIds], true];
+  return draft.case.noteIds;
+}
+
+function changeFollowUp(draft: CaseDraft, followUpId: string, change: Partial<FollowUp>): void {
+  const followUp = draft.case.followUps[followUpId];
+  if (followUp) followUpsOf(draft)[followUpId] = { ...followUp, ...change };
+}
+
+function opened(event: Extract<CaseEvent, { type: 'CaseOpened' }>): Case {
+  const { caseId, personId, team, reason, risk, summary, cadIncidentId, openedAt } = event.data;
+  return {
+    status: 'open',
+    id: caseId,
+    personId,
+    team,
+    reason,
+    risk,
+    summary,
+    cadIncidentId,
+    assignedWorkerId: null,
+    openedAt,
+    closedAt: null,
+    disposition: null,
+    closingNote: null,
+    reopenedAt: null,
+    lastContactAt: null,
+    followUps: {},
+    welfareCheckIds: [],
+    noteIds: [],
+  };
+}
+
+/** One event's change, made in the draft (the only place the case's transitions are written). */
+function apply(draft: CaseDraft, event: CaseEvent): void {
+  const state = draft.case;
   switch (event.type) {
+    case 'CaseOpened':
+      // Only on an empty stream (evolve and fold answer it before a draft exists).
+      return;
     case 'CaseAssigned':
-      return { ...state, assignedWorkerId: event.data.workerId };
+      state.assignedWorkerId = event.data.workerId;
+      return;
     case 'RiskLevelChanged':
-      return { ...state, risk: event.data.to };
+      state.risk = event.data.to;
+      return;
     case 'WelfareCheckRecorded':
-      return {
-        ...state,
-        welfareCheckIds: [...state.welfareCheckIds, event.data.welfareCheckId],
-        lastContactAt: later(state.lastContactAt, event.data.performedAt),
-      };
+      welfareCheckIdsOf(draft).push(event.data.welfareCheckId);
+      state.lastContactAt = later(state.lastContactAt, event.data.performedAt);
+      return;
     case 'NoteAdded':
-      return { ...state, noteIds: [...state.noteIds, event.data.noteId] };
+      noteIdsOf(draft).push(event.data.noteId);
+      return;
     case 'FollowUpScheduled': {
       const { followUpId, dueAt, assigneeId, purpose, scheduledAt } = event.data;
-      const followUp: FollowUp = {
+      followUpsOf(draft)[followUpId] = {
         followUpId,
         status: 'scheduled',
         dueAt,
@@ -123,31 +155,54 @@ export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
         cancelledAt: null,
         cancelReason: null,
       };
-      return { ...state, followUps: { ...state.followUps, [followUpId]: followUp } };
+      return;
     }
     case 'FollowUpCompleted': {
       const { followUpId, outcome, note, completedAt } = event.data;
-      const completed = withFollowUp(state, followUpId, { status: 'completed', outcome, note, completedAt });
-      return { ...completed, lastContactAt: later(state.lastContactAt, completedAt) };
+      changeFollowUp(draft, followUpId, { status: 'completed', outcome, note, completedAt });
+      state.lastContactAt = later(state.lastContactAt, completedAt);
+      return;
     }
     case 'FollowUpCancelled': {
       const { followUpId, reason, cancelledAt } = event.data;
-      return withFollowUp(state, followUpId, { status: 'cancelled', cancelReason: reason, cancelledAt });
+      changeFollowUp(draft, followUpId, { status: 'cancelled', cancelReason: reason, cancelledAt });
+      return;
     }
     case 'CaseClosed': {
       const { disposition, note, closedAt } = event.data;
-      return { ...state, status: 'closed', disposition, closingNote: note, closedAt };
+      Object.assign(state, { status: 'closed', disposition, closingNote: note, closedAt });
+      return;
     }
     case 'CaseReopened':
-      return {
-        ...state,
-        status: 'open',
-        disposition: null,
-        closingNote: null,
-        closedAt: null,
-        reopenedAt: event.data.reopenedAt,
-      };
+      Object.assign(state, { status: 'open', disposition: null, closingNote: null, closedAt: null, reopenedAt: event.data.reopenedAt });
+      return;
     default:
-      return unreachable(event);
+      unreachable(event);
   }
+}
+
+/**
+ * The state after `events`, from `state`: the same as applying evolveCase to each in turn, without
+ * copying the case's collections for each event. Pure: `state` is left as it was.
+ */
+export function foldCase(state: CaseState, events: Iterable<CaseEvent>): CaseState {
+  let draft: CaseDraft | undefined;
+  let current = state;
+  for (const event of events) {
+    if (event.type === 'CaseOpened') {
+      // A fresh case owns its collections.
+      draft = { case: opened(event), ownsFollowUps: true, ownsWelfareCheckIds: true, ownsNoteIds: true };
+      current = draft.case;
+      continue;
+    }
+    if (current.status === 'none') continue;
+    draft ??= { case: { ...current }, ownsFollowUps: false, ownsWelfareCheckIds: false, ownsNoteIds: false };
+    current = draft.case;
+    apply(draft, event);
+  }
+  return current;
+}
+
+export function evolveCase(state: CaseState, event: CaseEvent): CaseState {
+  return foldCase(state, [event]);
 }

@@ -62,8 +62,8 @@ export class PersonalData {
   private epoch = 0;
   /**
    * Parts of folded states (objects and arrays, immutable) already opened by openMarked, with what
-   * they opened to. Why: successive states of one case share most of their parts (evolve copies
-   * only what an event changes), and a long case's state holds thousands of sealed values. Held
+   * they opened to. Why: successive states of one case share most of their parts (evolve and its
+   * folds copy only the collections events change, and each once per fold), and a long case's state holds thousands of sealed values. Held
    * weakly, by the parts themselves: gone with the states; and replaced on every erasure.
    */
   private openedParts = new WeakMap<object, unknown>();
