@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Client } from 'pg';
 import type { EventStore, NewEvent } from './port';
 import { prepareAppend } from './append-validation';
-import { canonicalJson, canonicalJsonOfJsonbText } from './canonical-json';
+import { canonicalContentOfQuoted, canonicalJson, canonicalJsonOfJsonbText, contentBytes } from './canonical-json';
 import { linkOf, readLinks } from './hash-chain';
 import { verifyPage } from './verification';
 import { ContentHashers } from './sql/content-hasher';
@@ -143,11 +143,33 @@ describe.each(['pglite', 'postgres'] as const)('canonical JSON from jsonb text o
     );
   });
 
+  it('is written over bytes exactly as over text, for any data, metadata and type, whatever bytes surround them', async () => {
+    const bytes = contentBytes();
+    const type = fc.oneof(fc.constantFrom('WelfareCheckRecorded', 'CaseOpened'), text);
+    await fc.assert(
+      fc.asyncProperty(storable, storable, type, text, async (data, metadata, eventType, streamId) => {
+        const { rows } = await db.query<{ data: string; metadata: string }>(`SELECT $1::jsonb::text AS data, $2::jsonb::text AS metadata`, [JSON.stringify(data), JSON.stringify(metadata)]);
+        // Digits and closers either side: a value read past its end would take them in.
+        const src = Buffer.concat([Buffer.from('12'), Buffer.from(rows[0].data), Buffer.from('7}]"'), Buffer.from(rows[0].metadata), Buffer.from('5, ')]);
+        const dataStart = 2;
+        const dataEnd = dataStart + Buffer.byteLength(rows[0].data);
+        const metadataStart = dataEnd + 4;
+        const metadataEnd = metadataStart + Buffer.byteLength(rows[0].metadata);
+        const written = bytes.content(Buffer.from(JSON.stringify(streamId)), Buffer.from(eventType), src, dataStart, dataEnd, metadataStart, metadataEnd);
+        expect(written.toString('utf8')).toBe(canonicalContentOfQuoted(JSON.stringify(streamId), eventType, rows[0].data, rows[0].metadata));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('copies what it can and falls back where JavaScript would write it otherwise', async () => {
     const cases = [{ b: 1, a: [1, 'x', { d: null, c: true }], 'a b': {}, a0: [] }, { k: 1.5, big: 12345678901234567, e: 1e21, small: 1e-7 }, { 'we"ird\\key': '\n\t"\\', ü: '😀' }];
     for (const value of cases) {
       const { rows } = await db.query<{ text: string }>(`SELECT $1::jsonb::text AS text`, [JSON.stringify(value)]);
       expect(canonicalJsonOfJsonbText(rows[0].text)).toBe(canonicalJson(value));
+      const src = Buffer.from(rows[0].text);
+      const written = contentBytes().content(Buffer.from('"s"'), Buffer.from('T'), src, 0, src.length, 0, src.length).toString();
+      expect(written).toBe(`{"data":${canonicalJson(value)},"metadata":${canonicalJson(value)},"streamId":"s","type":"T"}`);
     }
   });
 });
@@ -191,14 +213,17 @@ describe('link reads in worker threads on postgres', () => {
       await store.append(stream, [1, 2, 3, 4, 5].map((n) => testEvent('E', { n })));
       return stream;
     };
-    const [altered, removed, reordered, truncated, longHead, intact] = await Promise.all([fresh(), fresh(), fresh(), fresh(), fresh(), fresh()]);
+    const [altered, removed, reordered, truncated, longHead, intact, longLink, relinked] = await Promise.all([fresh(), fresh(), fresh(), fresh(), fresh(), fresh(), fresh(), fresh()]);
+    // Links rewritten by hand: a previous link a byte longer (not 32 bytes), a hash replaced.
+    await db.query(`UPDATE es_events SET previous_hash = previous_hash || '\\x00'::bytea WHERE stream_id = $1 AND version = 2`, [longLink]);
+    await db.query(`UPDATE es_events SET hash = sha256(hash) WHERE stream_id = $1 AND version = 3`, [relinked]);
     await tamper.alterData(altered, 3, { n: 33 });
     await tamper.remove(removed, 2);
     await tamper.swap(reordered, 2, 4);
     await tamper.truncate(truncated, 4);
     // A head one byte longer than a link: its first 32 bytes still match the last event's.
     await db.query(`UPDATE es_streams SET last_hash = last_hash || '\\x00'::bytea WHERE stream_id = $1`, [longHead]);
-    const streams = [altered, removed, reordered, truncated, longHead, intact].sort();
+    const streams = [altered, removed, reordered, truncated, longHead, intact, longLink, relinked].sort();
     const listed = await store.listStreams({ limit: 10_000 });
     const heads = streams.map((streamId) => listed.find((head) => head.streamId === streamId) ?? { streamId, version: 0, hash: '' });
     // A head without events at all (its rows removed) answers too, in its place.
@@ -214,6 +239,8 @@ describe('link reads in worker threads on postgres', () => {
       [truncated]: 'head_mismatch',
       [longHead]: 'head_mismatch',
       [intact]: 'ok',
+      [longLink]: 'missing_or_reordered',
+      [relinked]: 'altered',
       [emptied]: 'head_mismatch',
     });
     const hashers = new ContentHashers(1, { ...db.threadConnection, driver: require.resolve('pg') });

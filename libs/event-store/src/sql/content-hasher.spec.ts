@@ -40,7 +40,7 @@ describe('content hashers', () => {
 });
 
 describe('linksInOrder', () => {
-  const row = (streamId: string, version: number): LinkRow => [streamId, version, 'E', '{}', '{}', ''];
+  const row = (streamId: string, version: number): LinkRow => [streamId, version, 'E', '{}', '{}', '', ''];
   it('puts rows read in any order into runs, in the order of the stream ids given, each by version', () => {
     const rows = [row('b', 2), row('a', 1), row('c', 1), row('b', 1), row('a', 3), row('a', 2)];
     expect(linksInOrder(['a', 'b', 'c'], rows).map((run) => run.map(([streamId, version]) => `${streamId}${version}`))).toEqual([['a1', 'a2', 'a3'], ['b1', 'b2'], ['c1']]);

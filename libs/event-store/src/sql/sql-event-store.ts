@@ -324,21 +324,15 @@ export class SqlEventStore implements EventStore {
     const read = await guard(() => this.hasher.readLinks(streamIds));
     if (read) return read;
     const { rows } = await guard(() =>
-      this.db.query<{ stream_id: string; version: number; type: string; data: string; metadata: string; links: string }>(LINK_ROWS_SQL, [streamIds], 'caseline_read_contents'),
+      this.db.query<{ stream_id: string; version: number; type: string; data: string; metadata: string; previous_hash: string; hash: string }>(LINK_ROWS_SQL, [streamIds], 'caseline_read_contents'),
     );
     const runs = linksInOrder(
       streamIds,
-      rows.map((row): LinkRow => [row.stream_id, Number(row.version), row.type, row.data, row.metadata, row.links]),
+      rows.map((row): LinkRow => [row.stream_id, Number(row.version), row.type, row.data, row.metadata, row.previous_hash, row.hash]),
     );
     const ordered = runs.flat();
     const hashes = await this.hasher.hashAll(ordered.map(([streamId, , type, data, metadata]) => ({ streamId, type, data, metadata })));
-    return ordered.map(([streamId, version, , , , links], index) => ({
-      streamId,
-      version,
-      contentHash: hashes[index],
-      previousHash: links.slice(0, 64),
-      hash: links.slice(64),
-    }));
+    return ordered.map(([streamId, version, , , , previousHash, hash], index) => ({ streamId, version, contentHash: hashes[index], previousHash, hash }));
   }
 
   /**
