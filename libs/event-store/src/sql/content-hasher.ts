@@ -28,20 +28,13 @@ export const LINK_ROWS_SQL = `SELECT e.stream_id, e.version::int AS version, e.t
   FROM es_events e WHERE e.stream_id = ANY($1::text[])`;
 
 /**
- * The chain read of a page, for the workers' walks: each event's stream (by its place, 1-based,
- * in the list asked for), version, type, data, metadata, previous link and link, copied out in
- * PostgreSQL's binary COPY format. Why COPY and binary: each field arrives as its bytes (jsonb as
- * a version byte and its text, bytea raw), so the worker hashes events without turning them into
- * strings, and the database writes no hex. COPY takes no parameters: `$STREAMS` is replaced by the
- * list as a quoted literal (see streamListLiteral).
+ * The chain read of a page, for the workers' walks: like LINK_ROWS_SQL, but each row names its
+ * stream by its place (1-based) in the list asked for, not by its id: a number for the database to
+ * write and the worker to take apart instead of a text, and the row's run found by index.
  */
-export const CHAIN_COPY_SQL = `COPY (SELECT s.ord::int4, e.version::int4, e.type, e.data, e.metadata, e.previous_hash, e.hash
-    FROM unnest($STREAMS::text[]) WITH ORDINALITY AS s(stream_id, ord) JOIN es_events e ON e.stream_id = s.stream_id) TO STDOUT (FORMAT binary)`;
-
-/** Stream ids as a text[] literal, quoted as an SQL string (by `quote`, the client's escapeLiteral). */
-export function streamListLiteral(streamIds: string[], quote: (text: string) => string): string {
-  return quote(`{${streamIds.map((streamId) => `"${streamId.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`);
-}
+export const CHAIN_ROWS_SQL = `SELECT s.ord::int AS stream, e.version::int AS version, e.type, e.data::text AS data, e.metadata::text AS metadata,
+    encode(e.previous_hash, 'hex') AS previous_hash, encode(e.hash, 'hex') AS hash
+  FROM unnest($1::text[]) WITH ORDINALITY AS s(stream_id, ord) JOIN es_events e ON e.stream_id = s.stream_id`;
 
 /**
  * Where a worker thread opens its own connection: `connectionString` for the `pg` client found at
@@ -222,9 +215,9 @@ class ContentHasher {
   private start(): Worker | undefined {
     if (this.worker || this.broken) return this.worker;
     try {
-      const worker = new Worker(`${canonicalJsonSource()}\nconst linksInOrder = ${linksInOrder.toString()};\nconst streamListLiteral = ${streamListLiteral.toString()};\n${WORKER_MAIN}`, {
+      const worker = new Worker(`${canonicalJsonSource()}\nconst linksInOrder = ${linksInOrder.toString()};\n${WORKER_MAIN}`, {
         eval: true,
-        workerData: { connection: this.connection && { ...this.connection, copyStreams: require.resolve('pg-copy-streams') }, sql: LINK_ROWS_SQL, chainSql: CHAIN_COPY_SQL },
+        workerData: { connection: this.connection, sql: LINK_ROWS_SQL, chainSql: CHAIN_ROWS_SQL },
       });
       // An idle worker must not keep a process alive (a CLI that has finished).
       worker.unref();
@@ -318,142 +311,35 @@ const hashedRows = async (streamIds) => {
   await eachRow('caseline_read_contents', workerData.sql, streamIds, (row) => rows.push([row[0], row[1], contentHash(row[0], row[2], row[3], row[4]), row[5], row[6]]));
   return rows;
 };
-// A page's chain rows, read by binary COPY (CHAIN_COPY_SQL) and hashed as they arrive, without a
-// string per event: per row its version, and 96 bytes in one buffer (content hash, stored previous
-// link, stored link). A row whose stored links are not 32 bytes each (rewritten by hand) keeps them
-// as hex beside. Each stream's rows (indexes), in the order of streamIds, by version.
-const contentBytes = new ContentBytes();
-const FIELDS = 7;
-const copiedRuns = async (streamIds) => {
-  const client = await connect();
-  const { to } = require(workerData.connection.copyStreams);
-  const quoted = streamIds.map((streamId) => Buffer.from(JSON.stringify(streamId)));
+// Each stream's chain rows as [version, content hash, previous link, link], in the order of
+// streamIds (an empty run for a stream without rows), each by version; hashed as they arrive.
+const hashedRuns = async (streamIds) => {
+  const quoted = streamIds.map((streamId) => JSON.stringify(streamId));
   const runs = streamIds.map(() => []);
-  let versions = new Int32Array(4096);
-  let links = Buffer.allocUnsafe(4096 * 96);
-  const odd = new Map();
-  let count = 0;
-  // What has arrived and is not yet taken apart (a row may end in a later chunk).
-  let work = Buffer.allocUnsafe(1 << 20);
-  let have = 0;
-  let header = true;
-  let ended = false;
-  const starts = new Array(FIELDS).fill(0);
-  const ends = new Array(FIELDS).fill(0);
-  const row = (buf) => {
-    const at = buf.readInt32BE(starts[0]) - 1;
-    if (at < 0 || at >= runs.length) throw new Error('a chain row names no stream asked for');
-    // jsonb in binary: a format version (1), then its text.
-    if (buf[starts[3]] !== 1 || buf[starts[4]] !== 1) throw new Error('unknown jsonb binary format');
-    if (count === versions.length) {
-      const more = new Int32Array(count * 2);
-      more.set(versions);
-      versions = more;
-      const bigger = Buffer.allocUnsafe(count * 2 * 96);
-      links.copy(bigger, 0, 0, count * 96);
-      links = bigger;
-    }
-    versions[count] = buf.readInt32BE(starts[1]);
-    const content = contentBytes.content(quoted[at], buf.subarray(starts[2], ends[2]), buf, starts[3] + 1, ends[3], starts[4] + 1, ends[4]);
-    // Set and copied by hand: Buffer#copy costs more than 32 bytes do.
-    links.set(hash('sha256', content, 'buffer'), count * 96);
-    if (ends[5] - starts[5] === 32 && ends[6] - starts[6] === 32) {
-      for (let k = 0, to = count * 96 + 32, from = starts[5]; k < 32; k++) links[to + k] = buf[from + k];
-      for (let k = 0, to = count * 96 + 64, from = starts[6]; k < 32; k++) links[to + k] = buf[from + k];
-    } else odd.set(count, [buf.toString('hex', starts[5], ends[5]), buf.toString('hex', starts[6], ends[6])]);
-    runs[at].push(count++);
-  };
-  // Takes apart the complete rows in work[0, have); answers where the first incomplete one starts.
-  const take = () => {
-    let at = 0;
-    if (header) {
-      // The 11-byte signature, 4 bytes of flags, then a header extension of the length given.
-      if (have < 19) return 0;
-      at = 19 + work.readInt32BE(15);
-      if (have < at) return 0;
-      header = false;
-    }
-    while (!ended && at + 2 <= have) {
-      const fields = work.readInt16BE(at);
-      if (fields === -1) {
-        ended = true;
-        return at + 2;
-      }
-      if (fields !== FIELDS) throw new Error('a chain row of ' + fields + ' fields');
-      let p = at + 2;
-      let complete = true;
-      for (let f = 0; f < FIELDS; f++) {
-        if (p + 4 > have) {
-          complete = false;
-          break;
-        }
-        const length = work.readInt32BE(p);
-        if (length < 0) throw new Error('a chain row with a null field');
-        starts[f] = p + 4;
-        ends[f] = p = p + 4 + length;
-        if (p > have) {
-          complete = false;
-          break;
-        }
-      }
-      if (!complete) break;
-      row(work);
-      at = p;
-    }
-    return at;
-  };
-  const copy = client.query(to(workerData.chainSql.replace('$STREAMS', streamListLiteral(streamIds, (text) => client.escapeLiteral(text)))));
-  try {
-    for await (const chunk of copy) {
-      if (have + chunk.length > work.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(work.length * 2, have + chunk.length));
-        work.copy(bigger, 0, 0, have);
-        work = bigger;
-      }
-      chunk.copy(work, have);
-      have += chunk.length;
-      const taken = take();
-      work.copyWithin(0, taken, have);
-      have -= taken;
-    }
-  } catch (error) {
-    drop();
-    throw error;
-  }
-  if (!ended || have !== 0) throw new Error('the chain copy ended early');
-  for (const run of runs) if (run.length > 1) run.sort((a, b) => versions[a] - versions[b]);
-  return { runs, versions, links, odd };
+  await eachRow('caseline_read_chains', workerData.chainSql, streamIds, (row) => {
+    const at = row[0] - 1;
+    runs[at].push([row[1], hash('sha256', canonicalContentOfQuoted(quoted[at], row[2], row[3], row[4]), 'hex'), row[5], row[6]]);
+  });
+  for (const run of runs) if (run.length > 1) run.sort((a, b) => a[0] - b[0]);
+  return runs;
 };
-const GENESIS = Buffer.alloc(32);
+const GENESIS = '0'.repeat(64);
 // One buffer for every link's input (previous link, then content hash): no allocation per event.
 const pair = Buffer.alloc(64);
-// verifyLinks (hash-chain.ts) over one stream's rows (indexes into the page's) in version order,
-// answered as [events checked, first bad version (0: none), problem (see PROBLEMS)].
-const walk = ({ versions, links, odd }, run, version, headHash) => {
-  // The previous link: GENESIS, then the stored link of the row before (links[previousAt, +32)).
+// verifyLinks (hash-chain.ts) over one stream's hashed rows in version order.
+const walk = (rows, version, headHash) => {
   let previous = GENESIS;
-  let previousAt = 0;
-  for (let i = 0; i < run.length; i++) {
-    const r = run[i];
-    const at = r * 96;
-    if (versions[r] !== i + 1) return [i, i + 1, 2];
-    const stored = odd.get(r);
-    if (stored) {
-      // Links not 32 bytes each: one of them cannot be what the chain makes.
-      if (stored[0] !== previous.toString('hex', previousAt, previousAt + 32)) return [i, i + 1, 2];
-      return [i, versions[r], 1];
-    }
-    if (previous.compare(links, at + 32, at + 64, previousAt, previousAt + 32) !== 0) return [i, i + 1, 2];
-    for (let k = 0; k < 32; k++) {
-      pair[k] = previous[previousAt + k];
-      pair[32 + k] = links[at + k];
-    }
-    if (hash('sha256', pair, 'buffer').compare(links, at + 64, at + 96) !== 0) return [i, versions[r], 1];
-    previous = links;
-    previousAt = at + 64;
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (row[0] !== i + 1 || row[2] !== previous) return [i, i + 1, 2];
+    // previous is GENESIS or a link computed here: always 32 bytes of hex.
+    pair.write(previous, 0, 'hex');
+    pair.write(row[1], 32, 'hex');
+    if (hash('sha256', pair, 'hex') !== row[3]) return [i, row[0], 1];
+    previous = row[3];
   }
-  if (version !== run.length || headHash !== previous.toString('hex', previousAt, previousAt + 32)) return [run.length, run.length + 1, 3];
-  return [run.length, 0, 0];
+  if (version !== rows.length || headHash !== previous) return [rows.length, rows.length + 1, 3];
+  return [rows.length, 0, 0];
 };
 const failed = (id, error) => {
   drop();
@@ -468,9 +354,9 @@ parentPort.on('message', async ({ id, contents, streamIds, heads }) => {
   }
   try {
     if (heads) {
-      const page = await copiedRuns(heads.streamIds);
+      const runs = await hashedRuns(heads.streamIds);
       const verdicts = [];
-      for (let i = 0; i < page.runs.length; i++) verdicts.push(...walk(page, page.runs[i], heads.versions[i], heads.hashes[i]));
+      for (let i = 0; i < runs.length; i++) verdicts.push(...walk(runs[i], heads.versions[i], heads.hashes[i]));
       parentPort.postMessage({ id, verdicts });
       return;
     }
