@@ -247,12 +247,37 @@ describe.each(ADAPTERS)('case state as of a point, from snapshots, on %s', (adap
     expect(JSON.stringify(again?.state)).toBe(before);
     // The row now names another event: the parsed one is not used.
     await api.db.query(`UPDATE case_snapshots SET event_hash = 'other', state = '{"status":"none"}' WHERE stream_id = $1 AND fingerprint = $2 AND version = 300`, [stream, replay.fingerprint]);
-    expect(await snapshots.nearest(stream, replay.fingerprint, 320)).toEqual({ version: 300, eventHash: 'other', state: { status: 'none' } });
+    expect(await snapshots.nearest(stream, replay.fingerprint, 320)).toEqual({ version: 300, eventHash: 'other', state: { status: 'none' }, size: 17 });
     // Kept within a bound: a snapshot larger than a quarter of it is read each time.
     const small = await CaseSnapshots.open(api.db, { parsedLimit: 1000 });
     const one = await small.nearest(stream, replay.fingerprint, 260);
     expect(one?.version).toBe(250);
     expect((await small.nearest(stream, replay.fingerprint, 260))?.state).not.toBe(one?.state);
+    await snapshots.discard(stream);
+  });
+
+  it('takes snapshots further apart as the state grows: their text stays within bytesPerEvent per event', async () => {
+    const stream = caseStream(caseId);
+    const snapshots = await CaseSnapshots.open(api.db);
+    await snapshots.discard(stream);
+    const bytesPerEvent = 64;
+    const replay = new CaseReplay(api.store, personalData, snapshots, 10, bytesPerEvent);
+    await replay.stateAt(caseId, { version: LENGTH });
+    const { rows } = await api.db.query<{ version: number; size: number }>(`SELECT version::int AS version, length(state) AS size FROM case_snapshots WHERE stream_id = $1 ORDER BY version`, [stream]);
+    // Each snapshot waited for the events the one before it held in text, divided by bytesPerEvent.
+    for (const [i, row] of rows.entries()) {
+      expect(row.version % 10).toBe(0);
+      if (i > 0) expect(row.version - rows[i - 1].version).toBeGreaterThanOrEqual(Math.max(10, rows[i - 1].size / bytesPerEvent));
+    }
+    expect(rows.length).toBeGreaterThan(2);
+    expect(rows.length).toBeLessThan(LENGTH / 10 / 2);
+    const total = rows.reduce((sum, row) => sum + row.size, 0);
+    expect(total).toBeLessThanOrEqual(bytesPerEvent * LENGTH + rows[rows.length - 1].size);
+    // And every state is still what a replay from the first event answers.
+    const again = new CaseReplay(api.store, personalData, await CaseSnapshots.open(api.db), 10, bytesPerEvent);
+    for (const version of [1, 9, 10, 11, 299, 300, 301, 555, LENGTH]) {
+      expect((await again.stateAt(caseId, { version })).state).toEqual((await replayCaseFromStart(api.store, personalData, caseId, { version })).state);
+    }
     await snapshots.discard(stream);
   });
 

@@ -22,8 +22,9 @@ export interface ReplayPoint {
 }
 
 /**
- * Case snapshots: the case state folded up to a version, every `interval` events, so that a state
- * as of any point replays at most `interval - 1` events on top of the nearest one.
+ * Case snapshots: the case state folded up to a version, taken by CaseReplay every `interval`
+ * events (further apart as the state grows, see CaseReplay.bytesPerEvent), so that a state as of
+ * any point replays only the events since the nearest one.
  *
  * Privacy: a snapshot is folded from the *sealed* events (each sealed value marked with its origin,
  * see PersonalData.markOrigins) and is opened only on the way out. It holds nothing the events
@@ -73,7 +74,8 @@ export class CaseSnapshots {
     return new CaseSnapshots(db, options.parsedLimit);
   }
 
-  async nearest(streamId: string, fingerprint: string, atOrBefore: number): Promise<{ version: number; eventHash: string; state: CaseState } | undefined> {
+  /** The snapshot nearest at or before a version, with `size`, the length of its text. */
+  async nearest(streamId: string, fingerprint: string, atOrBefore: number): Promise<{ version: number; eventHash: string; state: CaseState; size: number } | undefined> {
     const prefix = `${streamId}\n${fingerprint}\n`;
     const parsedVersions: number[] = [];
     for (const key of this.parsed.keys()) if (key.startsWith(prefix)) parsedVersions.push(Number(key.slice(prefix.length)));
@@ -95,14 +97,14 @@ export class CaseSnapshots {
     if (kept && kept.eventHash === eventHash) {
       this.parsed.set(key, kept);
       this.parsedSize += kept.size;
-      return { version, eventHash, state: kept.state };
+      return { version, eventHash, state: kept.state, size: kept.size };
     }
     // Not kept, or kept from before the stream was rewritten (another event hash): read it now.
     const text = rows[0].state ?? (await this.stateText(streamId, fingerprint, version));
     if (text === undefined) return undefined;
     const state = JSON.parse(text) as CaseState;
     this.keep(key, { eventHash, state, size: text.length });
-    return { version, eventHash, state };
+    return { version, eventHash, state, size: text.length };
   }
 
   /** Keeps a parsed snapshot (`size`: its text's length), dropping the least recently used past the limit. */
@@ -133,9 +135,10 @@ export class CaseSnapshots {
     return rows[0]?.state;
   }
 
-  async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState }[]): Promise<void> {
+  /** Stores snapshots (`text`, when given, is JSON.stringify of the state, already written). */
+  async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState; text?: string }[]): Promise<void> {
     if (snapshots.length === 0) return;
-    const texts = snapshots.map((s) => JSON.stringify(s.state));
+    const texts = snapshots.map((s) => s.text ?? JSON.stringify(s.state));
     // Two replays may take the same snapshot at once: the same state either way, the first one
     // stays. One taken before the stream was rewritten (another event hash) is replaced. A row
     // each, not one statement over arrays: a long case's states are hundreds of kilobytes of JSON,
@@ -206,8 +209,17 @@ export class CaseReplay {
     /** PersonalData; or, without the master key, marks only (the state is answered sealed). */
     private readonly personalData: SealedValues,
     private readonly snapshots?: CaseSnapshots,
-    /** Events between snapshots. */
+    /** Events between snapshots, at least (snapshots are taken at multiples of it). */
     readonly interval = 200,
+    /**
+     * Snapshot text kept per event, at most, on average: past `interval`, the next snapshot waits
+     * for as many events as the last one's text has bytes divided by this. Why: a case's state grows
+     * with its events (ids, follow-ups), so snapshots every `interval` events would grow with their
+     * square (a 10,000-event case: 50 snapshots, 29 MB). With this, a case's snapshots hold about
+     * this many bytes per event at most (plus the last one), and a replay folds at most
+     * max(interval, its snapshot's size ÷ this) events past it (a 640 KB state: 213).
+     */
+    readonly bytesPerEvent = 3072,
   ) {}
 
   async stateAt(caseId: string, point: ReplayPoint): Promise<CaseStateAt> {
@@ -218,24 +230,30 @@ export class CaseReplay {
     let events = await this.store.readStream(streamId, { fromVersion: snapshot?.version ?? 1, toVersion: target.version });
     let state = caseDecider.initialState();
     let from = 1;
+    // The last snapshot on the way, and its size.
+    let lastTaken = 0;
+    let lastSize = 0;
     if (snapshot && events[0]?.version === snapshot.version && events[0].hash === snapshot.eventHash) {
       state = snapshot.state;
       from = snapshot.version + 1;
+      [lastTaken, lastSize] = [snapshot.version, snapshot.size];
       events = events.slice(1);
     } else if (snapshot) {
       // The stream no longer leads to the snapshot (rewritten): ignore it, replay from the start.
       events = await this.store.readStream(streamId, { toVersion: target.version });
     }
-    const taken: { version: number; eventHash: string; state: CaseState }[] = [];
+    const taken: { version: number; eventHash: string; state: CaseState; text: string }[] = [];
     // Folded a run at a time, each run ending at a snapshot's version: the states taken are never
     // changed by the folds after them (see caseDecider.evolveAll).
     let run: CaseEvent[] = [];
     for (const event of events) {
       run.push({ type: event.type, data: this.personalData.markOrigins(event.type, event.data) } as CaseEvent);
-      if (this.snapshots && event.version % this.interval === 0 && event.version >= from) {
+      if (this.snapshots && event.version % this.interval === 0 && event.version >= from && event.version - lastTaken >= lastSize / this.bytesPerEvent) {
         state = replay(caseDecider, run, state);
         run = [];
-        taken.push({ version: event.version, eventHash: event.hash, state });
+        const text = JSON.stringify(state);
+        taken.push({ version: event.version, eventHash: event.hash, state, text });
+        [lastTaken, lastSize] = [event.version, text.length];
       }
     }
     state = replay(caseDecider, run, state);
