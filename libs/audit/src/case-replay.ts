@@ -67,9 +67,20 @@ export class CaseSnapshots {
       )`);
       // Stored out of line, uncompressed: a long case's snapshot is hundreds of kilobytes, and
       // decompressing it took longer than reading it (side by side on a 10,000-event case: 6.3 ms
-      // a read compressed, 3.5 ms not). Applies to snapshots written from now on.
+      // a read compressed, 3.5 ms not), at the price of more disk. Applies to snapshots written
+      // from now on. Only an optimisation: should the table be locked or owned by another role,
+      // snapshots go on compressed rather than the service failing to start.
       const { rows } = await tx.query<{ storage: string }>(`SELECT attstorage AS storage FROM pg_attribute WHERE attrelid = 'case_snapshots'::regclass AND attname = 'state'`);
-      if (rows[0]?.storage !== 'e') await tx.exec(`ALTER TABLE case_snapshots ALTER COLUMN state SET STORAGE EXTERNAL`);
+      if (rows[0]?.storage !== 'e') {
+        await tx.exec(`SAVEPOINT snapshot_storage`);
+        try {
+          await tx.exec(`SET LOCAL lock_timeout = '2s'`);
+          await tx.exec(`ALTER TABLE case_snapshots ALTER COLUMN state SET STORAGE EXTERNAL`);
+          await tx.exec(`RELEASE SAVEPOINT snapshot_storage`);
+        } catch {
+          await tx.exec(`ROLLBACK TO SAVEPOINT snapshot_storage`);
+        }
+      }
     });
     return new CaseSnapshots(db, options.parsedLimit);
   }
@@ -151,7 +162,6 @@ export class CaseSnapshots {
            ON CONFLICT (stream_id, fingerprint, version) DO UPDATE SET event_hash = excluded.event_hash, state = excluded.state, created_at = now()
              WHERE c.event_hash <> excluded.event_hash`,
           [streamId, fingerprint, snapshot.version, snapshot.eventHash, texts[i]],
-          'caseline_snapshot_save',
         );
       }
     });

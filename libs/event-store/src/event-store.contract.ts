@@ -225,6 +225,9 @@ describe('link reads in worker threads on postgres', () => {
     try {
       expect((await hashers.threadIds())[0]).toBeGreaterThan(0);
       expect(await hashers.verifyChains(withEmptied)).toEqual(expected);
+      // The links a worker reads are the stored ones, each in its place: one of another length
+      // (longLink) shifts none of those after it.
+      expect(await hashers.readLinks(streams)).toEqual((await store.readStored(streams)).map(linkOf));
     } finally {
       await hashers.close();
     }

@@ -66,7 +66,8 @@ function unusedId(state: Case, id: string): string {
 }
 
 function scheduled(state: Case, followUpId: string): FollowUp {
-  const followUp = state.followUps[followUpId];
+  // Own properties only: an id such as "toString" names no follow-up.
+  const followUp = Object.hasOwn(state.followUps, followUpId) ? state.followUps[followUpId] : undefined;
   if (!followUp) throw DomainError.notFound('follow_up_not_found', 'no such follow-up');
   if (followUp.status !== 'scheduled') {
     throw DomainError.conflict('follow_up_not_scheduled', `the follow-up is already ${followUp.status}`);

@@ -91,9 +91,14 @@ function noteIdsOf(draft: CaseDraft): string[] {
   return draft.case.noteIds;
 }
 
+/** Sets a follow-up as an own property, whatever its id (`__proto__` too: an assignment would set the prototype). */
+function putFollowUp(draft: CaseDraft, followUp: FollowUp): void {
+  Object.defineProperty(followUpsOf(draft), followUp.followUpId, { value: followUp, enumerable: true, writable: true, configurable: true });
+}
+
 function changeFollowUp(draft: CaseDraft, followUpId: string, change: Partial<FollowUp>): void {
-  const followUp = draft.case.followUps[followUpId];
-  if (followUp) followUpsOf(draft)[followUpId] = { ...followUp, ...change };
+  const followUp = Object.hasOwn(draft.case.followUps, followUpId) ? draft.case.followUps[followUpId] : undefined;
+  if (followUp) putFollowUp(draft, { ...followUp, ...change });
 }
 
 function opened(event: Extract<CaseEvent, { type: 'CaseOpened' }>): Case {
@@ -142,7 +147,7 @@ function apply(draft: CaseDraft, event: CaseEvent): void {
       return;
     case 'FollowUpScheduled': {
       const { followUpId, dueAt, assigneeId, purpose, scheduledAt } = event.data;
-      followUpsOf(draft)[followUpId] = {
+      putFollowUp(draft, {
         followUpId,
         status: 'scheduled',
         dueAt,
@@ -154,7 +159,7 @@ function apply(draft: CaseDraft, event: CaseEvent): void {
         note: null,
         cancelledAt: null,
         cancelReason: null,
-      };
+      });
       return;
     }
     case 'FollowUpCompleted': {

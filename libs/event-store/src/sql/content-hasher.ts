@@ -101,7 +101,7 @@ export class ContentHashers {
 /** How long an idle worker is kept before it is stopped (started again on the next page). */
 const IDLE_MS = 1000;
 
-/** What a worker answers for a read: links in columns (fewer, larger values to copy across). */
+/** What a worker answers for a read: links in columns (content hashes joined; stored links a string each). */
 interface ReadAnswer {
   /** Stream ids of consecutive runs of events, and how many events each run has. */
   streams: string[];
