@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-bench-')), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  const exited = new Promise((resolve) => service.once('exit', resolve));
   try {
     for (let i = 0; ; i++) {
       if (i > 120) throw new Error('service did not start');
@@ -81,7 +82,11 @@ async function main(): Promise<void> {
       duration: SECONDS,
       requests: [{ method: 'GET', headers, setupRequest: (r) => ({ ...r, path: `/api/cases/${pick()}` }) }],
     });
-    // The store alone, same database, same run: 32 writers of single-event appends.
+    // The store alone, same database, same run: 32 writers of single-event appends. The service
+    // stops first: its inline projector would otherwise take these events in (and, finding no
+    // case opened on their streams, retry and park them) while the store is being measured.
+    service.kill('SIGTERM');
+    await exited;
     const store = await SqlEventStore.open(new PostgresDatabase({ connectionString: database.url, max: CONNECTIONS + 2 }));
     const streams = Array.from({ length: CONNECTIONS }, () => `case-${randomUUID()}`);
     const storeRate = await runFor(SECONDS / 2, CONNECTIONS, async (writer) => {
@@ -111,7 +116,7 @@ async function main(): Promise<void> {
     console.log(`api: commands/store=${(commands.requests.average / storeRate.perSecond).toFixed(2)} command_p99_ms=${commands.latency.p99} read_p99_ms=${reads.latency.p99}`);
   } finally {
     service.kill('SIGTERM');
-    await new Promise((resolve) => service.once('exit', resolve));
+    await exited;
     await database.drop();
   }
 }

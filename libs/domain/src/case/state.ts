@@ -65,8 +65,8 @@ const later = (a: string | null, b: string): string => (a !== null && millis(a) 
 
 /**
  * A case being folded: a copy of the state whose fields a fold may set in place. Its collections
- * still belong to the state it was copied from until `own` copies them; a follow-up is replaced,
- * never changed. Why: a long case holds thousands of ids and follow-ups, and copying them for each
+ * still belong to the state it was copied from until their first change copies them (followUpsOf,
+ * welfareCheckIdsOf, noteIdsOf); a follow-up is replaced, never changed. Why: a long case holds thousands of ids and follow-ups, and copying them for each
  * event made a replay from the first event quadratic; a fold copies each collection at most once.
  */
 interface CaseDraft {
