@@ -208,6 +208,11 @@ describe.each(ADAPTERS)('case state as of a point, from snapshots, on %s', (adap
     const answer = expectStatus(await auditor.get(`/api/audit/cases/${caseId}/state?version=450`), 200);
     expect(answer.state.reason).toBe('elder_welfare');
     expect(answer.state).toEqual((await replayCaseFromStart(api.store, personalData, caseId, { version: 450 })).state);
+    // The stale snapshots are gone, and those taken again lead to the stream as it now is.
+    const { rows } = await api.db.query<{ version: number; event_hash: string }>(`SELECT version::int AS version, event_hash FROM case_snapshots WHERE stream_id = $1`, [caseStream(caseId)]);
+    const stored = await api.store.readStream(caseStream(caseId));
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.event_hash).toBe(stored[row.version - 1].hash);
   });
 
   it('reads an erased person\'s data as erased, from a snapshot as from the start', async () => {

@@ -222,12 +222,13 @@ export class CaseReplay {
     /** Events between snapshots, at least (snapshots are taken at multiples of it). */
     readonly interval = 200,
     /**
-     * Snapshot text kept per event, at most, on average: past `interval`, the next snapshot waits
-     * for as many events as the last one's text has bytes divided by this. Why: a case's state grows
-     * with its events (ids, follow-ups), so snapshots every `interval` events would grow with their
-     * square (a 10,000-event case: 50 snapshots, 29 MB). With this, a case's snapshots hold about
-     * this many bytes per event at most (plus the last one), and a replay folds at most
-     * max(interval, its snapshot's size ÷ this) events past it (a 640 KB state: 213).
+     * Snapshot text kept per event, at most, on average: the next snapshot waits for as many
+     * events as the last one's text has characters divided by this (and falls on a multiple of
+     * `interval`). Why: a case's state grows with its events (ids, follow-ups), so snapshots every
+     * `interval` events would grow with their square (a 10,000-event case: 50 snapshots, 29 MB).
+     * With this, a case's snapshots hold about this many characters per event at most (plus the last
+     * one), and a replay folds fewer events past its snapshot than the first multiple of `interval`
+     * at or past max(interval, its size ÷ this) (a 640 KB snapshot: fewer than 400).
      */
     readonly bytesPerEvent = 3072,
   ) {}
@@ -249,7 +250,10 @@ export class CaseReplay {
       [lastTaken, lastSize] = [snapshot.version, snapshot.size];
       events = events.slice(1);
     } else if (snapshot) {
-      // The stream no longer leads to the snapshot (rewritten): ignore it, replay from the start.
+      // The stream no longer leads to the snapshot (rewritten): ignore it, replay from the start,
+      // and drop the stream's snapshots, which the replay takes again where they fall now (a stale
+      // one at a version the new spacing skips would otherwise send every later replay back here).
+      await this.snapshots?.discard(streamId);
       events = await this.store.readStream(streamId, { toVersion: target.version });
     }
     const taken: { version: number; eventHash: string; state: CaseState; text: string }[] = [];

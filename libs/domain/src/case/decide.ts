@@ -59,7 +59,7 @@ function notClosed(state: Case): void {
 
 /** Welfare check, note and follow-up ids share one namespace within a case. */
 function unusedId(state: Case, id: string): string {
-  if (state.welfareCheckIds.includes(id) || state.noteIds.includes(id) || id in state.followUps) {
+  if (state.welfareCheckIds.includes(id) || state.noteIds.includes(id) || Object.hasOwn(state.followUps, id)) {
     throw DomainError.conflict('duplicate_id', `id ${id} is already used in this case`);
   }
   return id;

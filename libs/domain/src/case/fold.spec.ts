@@ -104,8 +104,8 @@ describe('foldCase', () => {
         const stepwise = events.reduce((state, event) => evolveCase(deepFreeze(state), event), caseDecider.initialState());
         expect(foldCase(caseDecider.initialState(), events)).toEqual(stepwise);
         expect(replay(caseDecider, events)).toEqual(stepwise);
-        // And replay without evolveAll (evolve one event at a time) answers the same.
-        expect(replay({ ...caseDecider, evolveAll: undefined }, events)).toEqual(stepwise);
+        // And replay without evolveAll (evolve one event at a time) answers what the model does.
+        expect(JSON.stringify(replay({ ...caseDecider, evolveAll: undefined }, events))).toBe(JSON.stringify(events.reduce(modelEvolve, caseDecider.initialState())));
       }),
     ));
 
