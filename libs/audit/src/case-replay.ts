@@ -87,7 +87,7 @@ export class CaseSnapshots {
 
   /** The snapshot nearest at or before a version, with `size`, the length of its text. */
   async nearest(streamId: string, fingerprint: string, atOrBefore: number): Promise<{ version: number; eventHash: string; state: CaseState; size: number } | undefined> {
-    const prefix = `${streamId}\n${fingerprint}\n`;
+    const prefix = keyPrefix(streamId, fingerprint);
     const parsedVersions: number[] = [];
     for (const key of this.parsed.keys()) if (key.startsWith(prefix)) parsedVersions.push(Number(key.slice(prefix.length)));
     // The state text comes only when this version is not kept parsed.
@@ -146,29 +146,28 @@ export class CaseSnapshots {
     return rows[0]?.state;
   }
 
-  /** Stores snapshots (`text`, when given, is JSON.stringify of the state, already written). */
-  async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState; text?: string }[]): Promise<void> {
+  /** Stores snapshots; `text` is JSON.stringify of the state (written once, by the replay that took it). */
+  async save(streamId: string, fingerprint: string, snapshots: { version: number; eventHash: string; state: CaseState; text: string }[]): Promise<void> {
     if (snapshots.length === 0) return;
-    const texts = snapshots.map((s) => s.text ?? JSON.stringify(s.state));
     // Two replays may take the same snapshot at once: the same state either way, the first one
     // stays. One taken before the stream was rewritten (another event hash) is replaced. A row
     // each, not one statement over arrays: a long case's states are hundreds of kilobytes of JSON,
     // which a text[] literal escapes quote by quote and PostgreSQL parses back (side by side, 50
     // snapshots of a 10,000-event case: 2,031 ms as one array, 286 ms as 50 rows).
     await this.db.transaction(async (tx) => {
-      for (const [i, snapshot] of snapshots.entries()) {
+      for (const snapshot of snapshots) {
         await tx.query(
           `INSERT INTO case_snapshots AS c (stream_id, fingerprint, version, event_hash, state) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (stream_id, fingerprint, version) DO UPDATE SET event_hash = excluded.event_hash, state = excluded.state, created_at = now()
              WHERE c.event_hash <> excluded.event_hash`,
-          [streamId, fingerprint, snapshot.version, snapshot.eventHash, texts[i]],
+          [streamId, fingerprint, snapshot.version, snapshot.eventHash, snapshot.text],
         );
       }
     });
     // Kept parsed too, as if just read: the auditor who took them goes on to ask near them. The
     // folded states are never changed afterwards (see caseDecider.evolveAll), and each is used
     // only while the stored row names its event hash (nearest compares).
-    snapshots.forEach((s, i) => this.keep(`${streamId}\n${fingerprint}\n${s.version}`, { eventHash: s.eventHash, state: s.state, size: texts[i].length }));
+    for (const s of snapshots) this.keep(keyPrefix(streamId, fingerprint) + s.version, { eventHash: s.eventHash, state: s.state, size: s.text.length });
   }
 
   /** Drops every snapshot of a stream (e.g. after a repair); they are rebuilt by the next replay. */
@@ -177,6 +176,9 @@ export class CaseSnapshots {
     await this.db.query(`DELETE FROM case_snapshots WHERE stream_id = $1`, [streamId]);
   }
 }
+
+/** The start of a kept snapshot's key (then its version): stream, then fingerprint. */
+const keyPrefix = (streamId: string, fingerprint: string): string => `${streamId}\n${fingerprint}\n`;
 
 /** Raise when a change to evolve is not visible in the probe below but changes what it folds. */
 const SNAPSHOT_REVISION = 1;
