@@ -4,7 +4,7 @@ import { PgliteDatabase, PostgresDatabase, SqlEventStore, type SqlDatabase } fro
 import { createTestDatabase, type TestDatabase } from '@caseline/event-store/testing';
 import { caseworkProjections } from './casework-projections';
 import { projectBatch, shadowTables } from './projection';
-import { acquireLease, CheckpointedWriter, LeaseLostError, Projector, projectionStatus } from './projector';
+import { acquireLease, CheckpointedWriter, commitAtOnce, LeaseLostError, Projector, projectionStatus } from './projector';
 import { ReadModels } from './read-models/read-model-database';
 import { rebuildProjection, rebuildProjections } from './rebuild';
 import { appendCaseStory, caseworkEvent, dumpTables, freshReplay, until } from './testing/history';
@@ -109,6 +109,48 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
       });
     }
     expect(await dumpTables(db, caseworkProjections, shadowTables)).toEqual(before);
+  });
+
+  it('commits several writers in one statement: one that lost its lease writes nothing, the others all', async () => {
+    await story();
+    const { events } = await store.readAll({ maxCount: 100 });
+    const checkpoint = events[events.length - 1].checkpoint;
+    const [people, cases, referrals, timeline] = caseworkProjections;
+    const leases = await Promise.all(caseworkProjections.map((projection) => acquireLease(db, projection.name, 'grouped', 1_000)));
+    const writers = caseworkProjections.map(
+      (projection, i) => new CheckpointedWriter({ db, projection, checkpointName: projection.name, fence: leases[i]?.fence as string, checkpoint: undefined }),
+    );
+    // Another process takes the cases lease (raising its fence) before the group commits.
+    expect(await acquireLease(db, cases.name, 'grouped', 1_000)).toBeDefined();
+    const parts = await Promise.all(writers.map(async (writer) => ({ held: writer.held, prepared: await writer.prepare(events), events })));
+    const committed = await commitAtOnce(db, parts, checkpoint);
+    expect([...committed].sort()).toEqual([people.name, referrals.name, timeline.name].sort());
+    const status = await projectionStatus(store, db, caseworkProjections.map((projection) => projection.name));
+    expect(status.map((s) => [s.name, s.checkpoint, s.eventsProjected])).toEqual([
+      [people.name, checkpoint, events.length],
+      [cases.name, null, 0],
+      [referrals.name, checkpoint, events.length],
+      [timeline.name, checkpoint, events.length],
+    ]);
+    const rows = async (table: string) => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n;
+    expect([await rows('rm_people'), await rows('rm_referrals'), await rows('rm_timeline')].every((n) => n > 0)).toBe(true);
+    expect([await rows('rm_cases'), await rows('rm_follow_ups'), await rows('rm_welfare_checks')]).toEqual([0, 0, 0]);
+    // What did commit equals a fresh replay of those projections.
+    const projected = [people, referrals, timeline];
+    expect(await dumpTables(db, projected)).toEqual(await freshReplay(db, store, projected, checkpoint));
+  });
+
+  it('projects a group whose projections stand at different checkpoints, each event once per projection', async () => {
+    await story();
+    // People alone runs first and reaches the head; the others have not started.
+    const alone = start({ projections: [caseworkProjections[0]], owner: 'people-only' });
+    await until(async () => (await alone.status())[0].checkpoint === head);
+    await alone.stop();
+    await story();
+    const projector = start();
+    await until(() => caughtUp(projector));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
+    expect((await projector.status()).map((s) => s.eventsProjected)).toEqual(caseworkProjections.map(() => 24));
   });
 
   it('parks a poison event in the dead letters and goes on with the events after it', async () => {

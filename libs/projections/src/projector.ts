@@ -48,25 +48,27 @@ export class LeaseLostError extends Error {
  * lease (one active projector per projection across processes), then batches, each applied in
  * one transaction together with the new checkpoint — so an event's effect lands exactly once
  * whatever crashes when. A poison event is retried, then parked in projection_dead_letters.
+ * The projections this process holds share one subscription and commit each batch in one
+ * statement (see ProjectionGroup).
  */
 export class Projector {
   readonly owner: string;
-  private readonly runners: ProjectionRunner[];
+  private readonly group: ProjectionGroup;
   /** Emits 'progress' after every committed batch (read-your-writes waits listen here). */
   readonly events = new EventEmitter();
 
   constructor(private readonly options: ProjectorOptions) {
     this.owner = options.owner ?? `projector-${randomUUID()}`;
     this.events.setMaxListeners(0);
-    this.runners = options.projections.map((projection) => new ProjectionRunner(projection, options, this.owner, () => this.events.emit('progress')));
+    this.group = new ProjectionGroup(options, this.owner, () => this.events.emit('progress'));
   }
 
   start(): void {
-    for (const runner of this.runners) runner.start();
+    this.group.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.runners.map((runner) => runner.stop()));
+    await this.group.stop();
   }
 
   async status(): Promise<ProjectionStatus[]> {
@@ -162,18 +164,32 @@ export async function advanceCheckpoints(tx: SqlQueryable, moved: readonly { nam
   );
 }
 
-class ProjectionRunner {
+/** A round of a ProjectionGroup ends: the group regroups, takes its leases again, resubscribes. */
+class Regroup {
+  constructor(readonly reason: 'lease_lost' | 'lease_free') {}
+}
+
+/**
+ * Runs every projection whose lease this process can take from one subscription, each batch
+ * committed for all of them in one statement (commitAtOnce). Why one group, not a loop per
+ * projection: in the API process, every statement is a round trip the requests wait behind, and
+ * four loops each read the log and committed on every wake-up. A projection held elsewhere is
+ * left alone; the heartbeat tries its lease and, once it is free, the group regroups to take it
+ * in. Projections may stand at different checkpoints (one rebuilt, one new): the group reads from
+ * the earliest, and each writer takes only the events past its own.
+ */
+class ProjectionGroup {
   private running = false;
   private halt: () => void = () => undefined;
   private halted: Promise<void> = Promise.resolve();
   private loop: Promise<void> | undefined;
   private subscription: Subscription | undefined;
   private wake: (() => void) | undefined;
-  private fence = '';
-  private leaseLost: () => void = () => undefined;
+  /** The leases of the current round. */
+  private writers: CheckpointedWriter[] = [];
+  private endRound: (reason: Regroup) => void = () => undefined;
 
   constructor(
-    private readonly projection: Projection,
     private readonly options: ProjectorOptions,
     private readonly owner: string,
     private readonly progressed: () => void,
@@ -196,14 +212,12 @@ class ProjectionRunner {
     this.wake?.();
     await this.subscription?.stop();
     await this.loop;
-    // Hand the projection over at once rather than after the lease runs out.
-    await this.options.db
-      .query(`UPDATE projection_checkpoints SET owner = NULL, lease_expires_at = NULL WHERE name = $1 AND owner = $2 AND fence = $3`, [
-        this.projection.name,
-        this.owner,
-        this.fence || '0',
-      ])
-      .catch(() => undefined);
+    // Hand the projections over at once rather than after the leases run out.
+    for (const { held } of this.writers) {
+      await this.options.db
+        .query(`UPDATE projection_checkpoints SET owner = NULL, lease_expires_at = NULL WHERE name = $1 AND owner = $2 AND fence = $3`, [held.name, this.owner, held.fence])
+        .catch(() => undefined);
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -217,71 +231,124 @@ class ProjectionRunner {
   }
 
   private async run(): Promise<void> {
-    const { db, store } = this.options;
+    const { db, store, projections } = this.options;
+    const compare = (a: string, b: string) => store.compareCheckpoints(a, b);
     while (this.running) {
-      let lease: Awaited<ReturnType<typeof acquireLease>>;
+      const writers: CheckpointedWriter[] = [];
       try {
-        lease = await acquireLease(db, this.projection.name, this.owner, this.leaseMs);
+        for (const projection of projections) {
+          const lease = await acquireLease(db, projection.name, this.owner, this.leaseMs);
+          if (lease) writers.push(this.writer(projection, lease));
+        }
       } catch (error) {
-        this.log('warn', 'could not reach the read-model database to take a lease', error);
+        this.log('warn', 'could not reach the read-model database to take the leases', error);
+        this.writers = writers;
         await this.sleep(1_000);
         continue;
       }
-      if (!lease) {
-        // Someone else holds it: try again a little after their lease could have run out.
+      this.writers = writers;
+      if (writers.length === 0) {
+        // Others hold them all: try again a little after their leases could have run out.
         await this.sleep(this.leaseMs / 3 + Math.random() * 200);
         continue;
       }
-      this.fence = lease.fence;
-      const writer = new CheckpointedWriter({
-        db,
-        projection: this.projection,
-        checkpointName: this.projection.name,
-        fence: lease.fence,
-        checkpoint: lease.checkpoint,
-        maxAttempts: this.options.maxAttempts,
-        log: (level, message, details) => this.log(level, message, details),
-        committed: this.progressed,
-      });
-      this.log('info', 'projecting', { from: lease.checkpoint ?? 'the beginning' });
+      const checkpoints = writers.map((writer) => writer.checkpoint);
+      const from = checkpoints.includes(undefined) ? undefined : (checkpoints as string[]).reduce((a, b) => (compare(a, b) <= 0 ? a : b));
+      this.log('info', 'projecting', { projections: writers.map((writer) => writer.name), from: from ?? 'the beginning' });
       const ended = new Promise<unknown>((resolve) => {
-        // A lost lease found by the heartbeat ends this round like a failed batch does.
-        this.leaseLost = () => resolve(new LeaseLostError(this.projection.name));
+        // A lost (or newly free) lease found by the heartbeat ends this round like a failed batch does.
+        this.endRound = resolve;
         this.subscription = store.subscribeToAll({
-          after: lease.checkpoint,
+          after: from,
           batchSize: this.options.batchSize ?? 500,
-          handle: (events, checkpoint) => writer.project(events, checkpoint),
+          handle: (events, checkpoint) => projectGroup(db, writers, events, checkpoint, compare),
           onError: resolve,
         });
       });
-      const heartbeat = setInterval(() => void this.renew(), Math.max(50, this.leaseMs / 3));
+      const heartbeat = setInterval(() => void this.renew(writers), Math.max(50, this.leaseMs / 3));
       const outcome = await Promise.race([ended, this.halted]);
       clearInterval(heartbeat);
       await this.subscription?.stop();
       this.subscription = undefined;
       if (!this.running) return;
-      if (outcome instanceof LeaseLostError) this.log('info', 'lease lost; another projector or a rebuild holds the projection');
-      else this.log('error', 'projection stopped; restarting from its checkpoint', outcome);
-      await this.sleep(outcome instanceof LeaseLostError ? 50 : 1_000);
+      if (outcome instanceof Regroup && outcome.reason === 'lease_free') this.log('info', 'a projection held elsewhere came free; regrouping');
+      else if (outcome instanceof Regroup || outcome instanceof LeaseLostError) this.log('info', 'lease lost; another projector or a rebuild holds a projection');
+      else this.log('error', 'projection stopped; restarting from the checkpoints', outcome);
+      await this.sleep(outcome instanceof Regroup || outcome instanceof LeaseLostError ? 50 : 1_000);
     }
   }
 
-  private async renew(): Promise<void> {
+  private writer(projection: Projection, lease: { fence: string; checkpoint: string | undefined }): CheckpointedWriter {
+    return new CheckpointedWriter({
+      db: this.options.db,
+      projection,
+      checkpointName: projection.name,
+      fence: lease.fence,
+      checkpoint: lease.checkpoint,
+      maxAttempts: this.options.maxAttempts,
+      log: (level, message, details) => this.log(level, message, details, projection.name),
+      committed: this.progressed,
+    });
+  }
+
+  /**
+   * Renews this round's leases, one statement each: a statement renewing several could lock their
+   * rows in another order than a batch's commit does, and deadlock with it. Then tries the leases
+   * held elsewhere, and regroups when one of them is free.
+   */
+  private async renew(writers: readonly CheckpointedWriter[]): Promise<void> {
     try {
+      for (const { held } of writers) {
+        const { rows } = await this.options.db.query(
+          `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
+            WHERE name = $1 AND owner = $2 AND fence = $3 RETURNING 1`,
+          [held.name, this.owner, held.fence, this.leaseMs],
+        );
+        if (rows.length === 0) return this.endRound(new Regroup('lease_lost'));
+      }
+      const mine = new Set(writers.map((writer) => writer.name));
+      const others = this.options.projections.filter((projection) => !mine.has(projection.name)).map((projection) => projection.name);
+      if (others.length === 0) return;
       const { rows } = await this.options.db.query(
-        `UPDATE projection_checkpoints SET lease_expires_at = now() + make_interval(secs => $4::double precision / 1000)
-          WHERE name = $1 AND owner = $2 AND fence = $3 RETURNING 1`,
-        [this.projection.name, this.owner, this.fence, this.leaseMs],
+        `SELECT 1 FROM projection_checkpoints WHERE name = ANY($1::text[]) AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now()) LIMIT 1`,
+        [others],
       );
-      if (rows.length === 0) this.leaseLost();
+      if (rows.length > 0) this.endRound(new Regroup('lease_free'));
     } catch {
-      // The next batch re-checks the fence; a missed heartbeat alone changes nothing.
+      // The next batch re-checks the fences; a missed heartbeat alone changes nothing.
     }
   }
 
-  private log(level: 'info' | 'warn' | 'error', message: string, details?: unknown): void {
+  private log(level: 'info' | 'warn' | 'error', message: string, details?: unknown, projection?: string): void {
     const extra = details instanceof Error ? { error: details.message } : (details as Record<string, unknown> | undefined);
-    this.options.log?.(level, `projection ${this.projection.name}: ${message}`, extra);
+    this.options.log?.(level, projection ? `projection ${projection}: ${message}` : `projections: ${message}`, extra);
+  }
+}
+
+/**
+ * One batch of a ProjectionGroup: each writer's events past its checkpoint, applied in memory,
+ * then committed together in one statement. When that fails for a reason of the events (a poison
+ * event), each writer takes its part alone, with its own fallbacks; a lost lease ends the round.
+ */
+async function projectGroup(
+  db: SqlDatabase,
+  writers: readonly CheckpointedWriter[],
+  events: RecordedEvent[],
+  checkpoint: string,
+  compare: (a: string, b: string) => number,
+): Promise<void> {
+  const parts = writers.map((writer) => ({ writer, events: writer.pending(events, compare) })).filter((part) => part.events.length > 0);
+  if (parts.length === 0) return;
+  try {
+    const prepared: CommitPart[] = [];
+    for (const part of parts) prepared.push({ held: part.writer.held, prepared: await part.writer.prepare(part.events), events: part.events });
+    const committed = await commitAtOnce(db, prepared, checkpoint);
+    for (const [i, part] of parts.entries()) if (committed.has(part.writer.name)) part.writer.committed(checkpoint, prepared[i].prepared.changes);
+    const lost = parts.find((part) => !committed.has(part.writer.name));
+    if (lost) throw new LeaseLostError(lost.writer.name);
+  } catch (error) {
+    if (!isRetryable(error)) throw error;
+    for (const part of parts) await part.writer.project(part.events, checkpoint);
   }
 }
 
@@ -452,13 +519,22 @@ export class CheckpointedWriter {
     this.options.committed?.();
   }
 
+  /**
+   * Applies a batch in memory for commitAtOnce. Rows it lacks are read before the write, outside
+   * it: while this writer holds the lease nothing else writes its tables, and the write commits
+   * nothing if it no longer does.
+   */
+  prepare(events: readonly RecordedEvent[]): Promise<PreparedBatch> {
+    const { db, projection, tables } = this.options;
+    return prepareBatch(db, projection, events, tables, { cache: this.cache });
+  }
+
   private async commit(events: RecordedEvent[], checkpoint: string): Promise<void> {
-    const { db, projection, tables, append } = this.options;
+    const { db, append } = this.options;
     if (!append) {
-      // Rows it lacks are read before the write, outside it: while this writer holds the lease
-      // nothing else writes its tables, and the write below commits nothing if it no longer does.
-      const prepared = await prepareBatch(db, projection, events, tables, { cache: this.cache });
-      await commitAtOnce(db, this.held, prepared, events, checkpoint);
+      const prepared = await this.prepare(events);
+      const committed = await commitAtOnce(db, [{ held: this.held, prepared, events }], checkpoint);
+      if (!committed.has(this.name)) throw new LeaseLostError(this.name);
       this.committed(checkpoint, prepared.changes);
       return;
     }
@@ -474,40 +550,55 @@ export interface AheadBatch {
   prepared: PreparedBatch;
 }
 
+/** One writer's part of a batch for commitAtOnce: its lease, its prepared writes, its events. */
+export interface CommitPart {
+  held: { name: string; fence: string; checkpoint: string | undefined };
+  prepared: PreparedBatch;
+  events: readonly RecordedEvent[];
+}
+
 /**
- * Commits a prepared batch (upserts and deletes only) and its checkpoint in one statement: the
- * checkpoint row is moved only under the writer's fence and from its checkpoint, and each write
- * happens only if that row moved. Why one statement: a projector inside a busy API process waits
- * behind the requests for every round trip, and a transaction of its own took six or more.
+ * Commits prepared batches of one or more writers (upserts and deletes only) and their checkpoints
+ * in one statement, answering the writers whose batches committed. Each checkpoint row moves only
+ * under its writer's fence and from its checkpoint, and each write happens only if its writer's
+ * row moved: a writer that lost its lease commits nothing, and the others commit all of theirs.
+ * Why one statement: a projector inside a busy API process waits behind the requests for every
+ * round trip, and a transaction of its own took six or more.
  */
-export async function commitAtOnce(
-  db: SqlQueryable,
-  held: { name: string; fence: string; checkpoint: string | undefined },
-  prepared: PreparedBatch,
-  events: readonly RecordedEvent[],
-  checkpoint: string,
-): Promise<void> {
-  const params: unknown[] = [held.name, checkpoint, events.length, events.at(-1)?.metadata.recordedAt ?? null, held.fence, held.checkpoint ?? null];
-  const sqlWrites = prepared.writes.map((write) => {
-    if ('copy' in write) throw new Error('a batch committed in one statement cannot COPY: prepare it without append');
-    return write;
-  });
+export async function commitAtOnce(db: SqlQueryable, parts: readonly CommitPart[], checkpoint: string): Promise<Set<string>> {
+  const params: unknown[] = [
+    parts.map((part) => part.held.name),
+    parts.map((part) => part.held.fence),
+    parts.map((part) => part.held.checkpoint ?? null),
+    parts.map((part) => part.events.length),
+    parts.map((part) => part.events.at(-1)?.metadata.recordedAt ?? null),
+    checkpoint,
+  ];
+  const sqlWrites = parts.flatMap((part, i) =>
+    part.prepared.writes.map((write) => {
+      if ('copy' in write) throw new Error('a batch committed in one statement cannot COPY: prepare it without append');
+      return { write, guard: `EXISTS (SELECT 1 FROM lease WHERE lease.name = ($1::text[])[${i + 1}])` };
+    }),
+  );
   // The statement locks its tables in the order it names them: the order a rebuild's swap takes.
-  const writes = sqlWrites.sort((a, b) => byLockOrder(a.table, b.table)).map((write, i) => {
-    params.push(write.params[0]);
-    return `, w${i} AS (${write.guarded(`$${params.length}`, 'EXISTS (SELECT 1 FROM lease)')})`;
-  });
-  const { rows } = await db.query<{ held: number }>(
+  const writes = sqlWrites
+    .sort((a, b) => byLockOrder(a.write.table, b.write.table))
+    .map(({ write, guard }, i) => {
+      params.push(write.params[0]);
+      return `, w${i} AS (${write.guarded(`$${params.length}`, guard)})`;
+    });
+  const { rows } = await db.query<{ name: string }>(
     `WITH lease AS (
-       UPDATE projection_checkpoints
-          SET checkpoint = $2, events = events + $3, last_event_at = coalesce($4::timestamptz, last_event_at), updated_at = now()
-        WHERE name = $1 AND fence = $5::bigint AND checkpoint IS NOT DISTINCT FROM $6::text
-       RETURNING 1)
+       UPDATE projection_checkpoints AS c
+          SET checkpoint = $6, events = c.events + n.events, last_event_at = coalesce(n.last_event_at, c.last_event_at), updated_at = now()
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::timestamptz[]) AS n(name, fence, checkpoint, events, last_event_at)
+        WHERE c.name = n.name AND c.fence = n.fence AND c.checkpoint IS NOT DISTINCT FROM n.checkpoint
+       RETURNING c.name)
      ${writes.join('\n     ')}
-     SELECT count(*)::int AS held FROM lease`,
+     SELECT name FROM lease`,
     params,
   );
-  if (rows[0]?.held !== 1) throw new LeaseLostError(held.name);
+  return new Set(rows.map((row) => row.name));
 }
 
 /**

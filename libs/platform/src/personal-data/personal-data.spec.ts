@@ -26,6 +26,18 @@ describe('personal data, opened values remembered', () => {
     await expect(personalData.openMarked({ note: moved })).rejects.toThrow();
   });
 
+  it('seals each value under its own nonce, across the blocks nonces are drawn in', async () => {
+    const personId = randomUUID();
+    const sealed = [];
+    for (let i = 0; i < 700; i++) sealed.push(await noteOf(personId, 'same words every time'));
+    const nonces = sealed.map((data) => Buffer.from((data.body as unknown as { v: string }).v, 'base64').subarray(0, 12).toString('hex'));
+    expect(new Set(nonces).size).toBe(700);
+    const forgetful = new PersonalData(await PersonalDataKeys.open(db, randomBytes(32)), 0);
+    const fresh = await forgetful.seal({ type: 'NoteAdded', data: { caseId: 'c', noteId: 'n', body: 'b', visibility: 'team' } }, randomUUID());
+    expect(nonces).not.toContain(Buffer.from((fresh.data.body as unknown as { v: string }).v, 'base64').subarray(0, 12).toString('hex'));
+    for (const data of [sealed[0], sealed[255], sealed[256], sealed[699]]) expect((await personalData.open('NoteAdded', data)).body).toBe('same words every time');
+  });
+
   it('shares what holds no sealed value with the state it opens', async () => {
     const personId = randomUUID();
     const ids = ['a', 'b'];
