@@ -193,8 +193,12 @@ describe('faults and logs on postgres', () => {
       expectStatus(response, 200);
       expect(response.headers['x-correlation-id']).toBe(correlationId);
       expect(completed(correlationId)).toEqual([
-        expect.objectContaining({ req: expect.objectContaining({ id: correlationId, method: 'GET', path: `/api/cases/${caseId}` }), res: { status: 200 } }),
+        expect.objectContaining({ req: expect.objectContaining({ id: correlationId, method: 'GET', path: `/api/cases/${caseId}` }), res: { status: 200 }, actor: 'social_worker-north' }),
       ]);
+      // A request nobody authenticated is logged without an actor.
+      const anonymous = await api.http().get(`/api/cases/${caseId}`).set('X-Correlation-Id', `${correlationId}-anonymous`);
+      expectStatus(anonymous, 401);
+      expect(completed(`${correlationId}-anonymous`)).toEqual([expect.not.objectContaining({ actor: expect.anything() })]);
     });
 
     it('carries the correlation id into the events a command appends', async () => {

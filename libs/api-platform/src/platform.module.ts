@@ -4,6 +4,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
+import { levels } from 'pino';
 import type { EventStore } from '@caseline/event-store';
 import type { Projector } from '@caseline/projections';
 import { AccessLog, PersonalData, type AppConfig } from '@caseline/platform';
@@ -64,6 +65,9 @@ class StoreLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdow
 export class PlatformModule {
   static forRoot(options: PlatformOptions): DynamicModule {
     const { config } = options;
+    // A request's line is an info line. Why decide it once here: pino-http builds each response's
+    // line (and a child logger for it) before the level drops it; told 'silent', it skips both.
+    const requestLines = levels.values[config.logLevel] > levels.values.info ? 'silent' : 'info';
     return {
       module: PlatformModule,
       global: true,
@@ -86,7 +90,14 @@ export class PlatformModule {
                 res: (response: { statusCode: number }) => ({ status: response.statusCode }),
               },
               redact: ['req.headers', 'res.headers'],
-              customProps: (request) => ({ actor: (request as { actor?: { id: string; role: string } }).actor?.id }),
+              customLogLevel: () => requestLines,
+              // Only once there is an actor (after authentication): pino-http makes a child logger
+              // for any object this returns, an empty one included, and none for undefined (which
+              // its types do not admit).
+              customProps: (request) => {
+                const actor = (request as { actor?: { id: string } }).actor;
+                return (actor ? { actor: actor.id } : undefined) as object;
+              },
             },
             options.logStream ?? process.stdout,
           ],
