@@ -17,4 +17,19 @@ describe.each(ADAPTERS)('API smoke on %s', (adapter) => {
     const read = await api.http().get(`/api/cases/${opened.body.id}`).set(auth).expect(200);
     expect(read.body).toMatchObject({ id: opened.body.id, status: 'open', team: 'north', version: 1 });
   });
+
+  it('sends the security headers on every answer, refusals and the API docs included', async () => {
+    const auth = { Authorization: `Bearer ${await api.token('social_worker')}` };
+    const answers = [
+      await api.http().get('/api/caseload').set(auth).expect(200),
+      await api.http().post('/api/people').set(auth).set('Content-Type', 'text/plain').send('givenName=Ana').expect(400),
+      await api.http().get('/api/caseload').expect(401),
+      await api.http().get('/api/docs').redirects(1),
+    ];
+    for (const answer of answers) {
+      expect(answer.headers['content-security-policy']).toContain("script-src 'self' 'unsafe-inline'");
+      expect(answer.headers['content-security-policy']).toContain("img-src 'self' data:");
+      expect(answer.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'SAMEORIGIN', 'strict-transport-security': expect.stringContaining('max-age=') });
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { type ArgumentMetadata, Module, ValidationPipe, type DynamicModule } fro
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { EventStore, SqlDatabase } from '@caseline/event-store';
 import {
@@ -165,6 +165,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const logger = app.get(Logger);
   app.useLogger(logger);
   projectorLog.target = (level, message, details) => (level === 'info' ? logger.log : level === 'warn' ? logger.warn : logger.error).call(logger, { ...details, msg: message }, 'Projector');
+  // Security headers on every answer, refusals by the hooks below included (so this hook comes
+  // first). One helmet middleware, built here: @fastify/helmet built a new one for every request,
+  // parsing the policy again each time.
+  const securityHeaders = helmet({ contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } } });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined)));
   // A digest handed back for verification holds every stream head: the one body allowed past 1 MiB.
   // (Routes are registered at init, after this hook.)
   app
@@ -191,7 +199,6 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       const problems = bodyProblems(request.body);
       if (problems.length) return sendProblem(reply, 400, 'invalid_request', 'the request is invalid; see errors', problems);
     });
-  await app.register(helmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'", "'unsafe-inline'"], 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:'] } } });
   app.useGlobalPipes(new BodyValidationPipe());
   app.enableShutdownHooks();
 
