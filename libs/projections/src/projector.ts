@@ -187,7 +187,6 @@ class ProjectionGroup {
   private wake: (() => void) | undefined;
   /** The leases of the current round. */
   private writers: CheckpointedWriter[] = [];
-  private endRound: (reason: Regroup) => void = () => undefined;
 
   constructor(
     private readonly options: ProjectorOptions,
@@ -255,9 +254,10 @@ class ProjectionGroup {
       const checkpoints = writers.map((writer) => writer.checkpoint);
       const from = checkpoints.includes(undefined) ? undefined : (checkpoints as string[]).reduce((a, b) => (compare(a, b) <= 0 ? a : b));
       this.log('info', 'projecting', { projections: writers.map((writer) => writer.name), from: from ?? 'the beginning' });
+      let endRound: (reason: Regroup) => void = () => undefined;
       const ended = new Promise<unknown>((resolve) => {
         // A lost (or newly free) lease found by the heartbeat ends this round like a failed batch does.
-        this.endRound = resolve;
+        endRound = resolve;
         this.subscription = store.subscribeToAll({
           after: from,
           batchSize: this.options.batchSize ?? 500,
@@ -265,7 +265,9 @@ class ProjectionGroup {
           onError: resolve,
         });
       });
-      const heartbeat = setInterval(() => void this.renew(writers), Math.max(50, this.leaseMs / 3));
+      // Why the round's own end goes to its heartbeat: a renewal still under way when the round
+      // ends holds the old fences, which the next round's leases have raised; it must not end that one.
+      const heartbeat = setInterval(() => void this.renew(writers, endRound), Math.max(50, this.leaseMs / 3));
       const outcome = await Promise.race([ended, this.halted]);
       clearInterval(heartbeat);
       await this.subscription?.stop();
@@ -296,7 +298,7 @@ class ProjectionGroup {
    * rows in another order than a batch's commit does, and deadlock with it. Then tries the leases
    * held elsewhere, and regroups when one of them is free.
    */
-  private async renew(writers: readonly CheckpointedWriter[]): Promise<void> {
+  private async renew(writers: readonly CheckpointedWriter[], endRound: (reason: Regroup) => void): Promise<void> {
     try {
       for (const { held } of writers) {
         const { rows } = await this.options.db.query(
@@ -304,7 +306,7 @@ class ProjectionGroup {
             WHERE name = $1 AND owner = $2 AND fence = $3 RETURNING 1`,
           [held.name, this.owner, held.fence, this.leaseMs],
         );
-        if (rows.length === 0) return this.endRound(new Regroup('lease_lost'));
+        if (rows.length === 0) return endRound(new Regroup('lease_lost'));
       }
       const mine = new Set(writers.map((writer) => writer.name));
       const others = this.options.projections.filter((projection) => !mine.has(projection.name)).map((projection) => projection.name);
@@ -313,7 +315,7 @@ class ProjectionGroup {
         `SELECT 1 FROM projection_checkpoints WHERE name = ANY($1::text[]) AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now()) LIMIT 1`,
         [others],
       );
-      if (rows.length > 0) this.endRound(new Regroup('lease_free'));
+      if (rows.length > 0) endRound(new Regroup('lease_free'));
     } catch {
       // The next batch re-checks the fences; a missed heartbeat alone changes nothing.
     }
