@@ -3,7 +3,10 @@
  * the physical limit — a raw single-row INSERT of the same event row into a table of the same shape
  * and indexes, at the same durability settings, with no concurrency check and no hash chain —
  * our store, and Emmett's PostgreSQL store; then read-all throughput next to a raw sequential
- * SELECT. For transparency it also shows a bare INSERT into a table with only a primary key.
+ * SELECT. For transparency it also shows a bare INSERT into a table with only a primary key, and
+ * our store with group commit off (every append its own transaction, like each limit INSERT):
+ * with group commit, concurrent writers share transactions, which is how the store can pass a
+ * limit that pays one commit per event.
  * Each scenario runs every contender twice in mirrored order (A B C C B A) so that drift on a
  * noisy machine falls on all of them alike. Last line: the ratios for 32 single-event writers.
  */
@@ -47,9 +50,16 @@ interface Contender {
 async function main(): Promise<void> {
   const database = await createTestDatabase('caseline_bench');
   const poolSize = Math.max(...WRITERS) + 2;
-  const rawPool = new Pool({ connectionString: database.url, max: poolSize });
-  const emmettPool = new Pool({ connectionString: database.url, max: poolSize });
-  const store = await SqlEventStore.open(new PostgresDatabase({ connectionString: database.url, max: poolSize }));
+  // Why connections close after 1 s unused: each contender may hold 32, and the server's limit
+  // (100 by default) is then only ever reached by the one running and the one before it.
+  const idleTimeoutMillis = 1_000;
+  const rawPool = new Pool({ connectionString: database.url, max: poolSize, idleTimeoutMillis });
+  const emmettPool = new Pool({ connectionString: database.url, max: poolSize, idleTimeoutMillis });
+  const store = await SqlEventStore.open(new PostgresDatabase({ connectionString: database.url, max: poolSize, idleTimeoutMillis }));
+  // The same store with group commit off: every append its own transaction, as the limit's are.
+  const ungrouped = await SqlEventStore.open(new PostgresDatabase({ connectionString: database.url, max: poolSize, idleTimeoutMillis }), {
+    appendGroups: 0,
+  });
   const emmett = getPostgreSQLEventStore(database.url, { connectionOptions: { pool: emmettPool } });
   try {
     await emmett.schema.migrate();
@@ -92,6 +102,13 @@ async function main(): Promise<void> {
         },
       },
       {
+        name: 'store, no group commit',
+        async append(stream, count) {
+          await ungrouped.append(stream, Array.from({ length: count }, ourEvent));
+          return count;
+        },
+      },
+      {
         name: 'emmett',
         async append(stream, count) {
           await emmett.appendToStream(
@@ -117,19 +134,25 @@ async function main(): Promise<void> {
         const order = [...contenders, ...[...contenders].reverse()];
         for (const contender of order) {
           const streams = Array.from({ length: writers }, () => `case-${randomUUID()}`);
+          // Each writer's stream is created first, uncounted: the run measures appends onto existing
+          // streams, and every contender starts it with its connections open (they close after 1 s).
+          await Promise.all(streams.map((stream) => contender.append(stream, 1)));
           const result = await runFor(SECONDS / 2, writers, (writer) => contender.append(streams[writer], batch));
           totals.set(contender.name, [...(totals.get(contender.name) ?? []), result.perSecond]);
         }
         const mean = (name: string) => (totals.get(name) as number[]).reduce((a, b) => a + b, 0) / 2;
-        const [bare, limit, ours, theirs] = contenders.map((contender) => mean(contender.name));
+        const [bare, limit, ours, alone, theirs] = contenders.map((contender) => mean(contender.name));
         ratios.set(`${batch}:${writers}`, { limit, store: ours, emmett: theirs });
-        rows.push([batch === 1 ? 'single event' : '10-event batch', String(writers), bare, limit, ours, theirs, ours / limit, ours / theirs]);
+        rows.push([batch === 1 ? 'single event' : '10-event batch', String(writers), bare, limit, ours, alone, theirs, ours / limit, alone / limit, ours / theirs]);
         console.log(`  measured ${batch === 1 ? 'single' : 'batch'} × ${writers} writers`);
       }
     }
     console.log('\nAppend throughput (events/s) on one PostgreSQL, same run, same durability (synchronous_commit=on)');
     console.log(
-      table(['appends', 'writers', 'bare INSERT (1 index)', 'limit: raw INSERT, same row', 'caseline store', 'emmett', 'store/limit', 'store/emmett'], rows),
+      table(
+        ['appends', 'writers', 'bare INSERT (1 index)', 'limit: raw INSERT, same row', 'caseline store', 'store, no group commit', 'emmett', 'store/limit', 'no group/limit', 'store/emmett'],
+        rows,
+      ),
     );
 
     // Read-all: our catch-up read (gap-free order, upcasting, row mapping) against a raw keyset scan.
@@ -174,6 +197,7 @@ async function main(): Promise<void> {
     await rawPool.end();
     await emmettPool.end().catch(() => undefined);
     await store.close();
+    await ungrouped.close();
     if (process.env.BENCH_KEEP_DATABASE) console.log(`kept database ${database.name}`);
     else await database.drop();
   }

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
 import type { EventStore, NewEvent } from './port';
+import { DuplicateEventIdError } from './errors';
 import { prepareAppend } from './append-validation';
 import { canonicalJson, canonicalJsonOfJsonbText } from './canonical-json';
 import { linkOf, readLinks } from './hash-chain';
-import { verifyPage } from './verification';
+import { verifyPage, verifyStore } from './verification';
 import { ContentHashers } from './sql/content-hasher';
 import { PgliteDatabase } from './sql/pglite';
 import { PostgresDatabase } from './sql/postgres';
@@ -109,18 +110,120 @@ if (kurrent) {
   console.info('event store contract: skipped the kurrentdb adapter (KURRENTDB_CONNECTION_STRING is not set)');
 }
 
+/** A fresh database of one kind: PGlite in memory, or a PostgreSQL database dropped by `drop`. */
+async function openSqlDatabase(kind: 'pglite' | 'postgres', name: string, max: number): Promise<{ db: SqlDatabase; drop?: () => Promise<void> }> {
+  if (kind === 'pglite') return { db: await PgliteDatabase.open() };
+  const database = await createTestDatabase(name);
+  return { db: new PostgresDatabase({ connectionString: database.url, max }), drop: () => database.drop() };
+}
+
+// Group commit (see AppendGroups): concurrent single-event appends onto existing heads share one
+// statement and one transaction. These check that the group statement is what runs, and that a
+// group that fails, or whose reply is lost, leaves every member as it would have been alone.
+describe.each(['pglite', 'postgres'] as const)('group commit on %s', (kind) => {
+  let db: SqlDatabase;
+  let store: SqlEventStore;
+  let drop: (() => Promise<void>) | undefined;
+  /** Each statement the store sent, by prepared name, and whether it succeeded. */
+  let sent: { name?: string; ok: boolean }[] = [];
+  /** Run after the database answers a group statement, before the store hears it. */
+  let afterGroup: (() => void) | undefined;
+  beforeAll(async () => {
+    ({ db, drop } = await openSqlDatabase(kind, 'caseline_group_commit', 8));
+    const query = db.query.bind(db);
+    db.query = async <Row,>(text: string, params?: unknown[], name?: string) => {
+      try {
+        const result = await query<Row>(text, params, name);
+        if (name === 'caseline_append_group') afterGroup?.();
+        sent.push({ name, ok: true });
+        return result;
+      } catch (error) {
+        sent.push({ name, ok: false });
+        throw error;
+      }
+    };
+    store = await SqlEventStore.open(db, { pollIntervalMs: 50 });
+  });
+  afterEach(() => {
+    sent = [];
+    afterGroup = undefined;
+  });
+  afterAll(async () => {
+    await store.close();
+    await drop?.();
+  });
+
+  const opened = async (count: number) => {
+    const streams = Array.from({ length: count }, () => testStream());
+    for (const stream of streams) await store.append(stream, [testEvent('Opened', {})]);
+    sent = [];
+    return streams;
+  };
+  const appendStatements = () => sent.filter((s) => s.name?.startsWith('caseline_append'));
+
+  it('sends concurrent appends onto existing heads together, each with its own version, position and links', async () => {
+    const streams = await opened(40);
+    const results = await Promise.all(streams.map((stream, i) => store.append(stream, [testEvent('Next', { i })], { expectedVersion: 1 })));
+    expect(results.every((r) => r.nextVersion === 2 && !r.replayed)).toBe(true);
+    expect(new Set(results.map((r) => r.checkpoint)).size).toBe(40);
+    const groups = sent.filter((s) => s.name === 'caseline_append_group');
+    expect(groups.length).toBeGreaterThan(0);
+    expect(groups.every((g) => g.ok)).toBe(true);
+    // Two go at once (nothing under way yet), the rest wait and go as a group.
+    expect(appendStatements().length).toBeLessThan(10);
+    for (const [i, stream] of streams.entries()) {
+      const events = await store.readStream(stream);
+      expect(events.map((e) => [e.version, e.data])).toEqual([[1, {}], [2, { i }]]);
+      expect(events[1].checkpoint).toBe(results[i].checkpoint);
+    }
+    expect(await verifyStore(store)).toMatchObject({ ok: true });
+  });
+
+  it('sends each member of a group that fails on its own: the others append, the bad one gets its own error', async () => {
+    const streams = await opened(20);
+    const reused = testEvent('Stored', {});
+    await store.append(testStream(), [reused]);
+    sent = [];
+    const outcomes = await Promise.allSettled(
+      streams.map((stream, i) => store.append(stream, [i === 10 ? reused : testEvent('Next', { i })], { expectedVersion: 1 })),
+    );
+    expect(sent.some((s) => s.name === 'caseline_append_group' && !s.ok)).toBe(true);
+    outcomes.forEach((outcome, i) =>
+      i === 10
+        ? expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(DuplicateEventIdError) })
+        : expect(outcome).toMatchObject({ status: 'fulfilled', value: { nextVersion: 2, replayed: false } }),
+    );
+    // The failed group wrote nothing: every stream holds each of its events once.
+    for (const [i, stream] of streams.entries()) expect(await store.streamVersion(stream)).toBe(i === 10 ? 1 : 2);
+    expect(await verifyStore(store)).toMatchObject({ ok: true });
+  });
+
+  it('answers the members of a group whose reply was lost with what the group stored, and stores nothing twice', async () => {
+    const streams = await opened(20);
+    afterGroup = () => {
+      afterGroup = undefined;
+      throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    };
+    const events = streams.map((_, i) => testEvent('Next', { i }));
+    const results = await Promise.all(streams.map((stream, i) => store.append(stream, [events[i]], { expectedVersion: 1 })));
+    expect(sent.some((s) => s.name === 'caseline_append_group' && !s.ok)).toBe(true);
+    const replayed = results.filter((r) => r.replayed);
+    expect(replayed.length).toBeGreaterThan(0);
+    for (const [i, stream] of streams.entries()) {
+      const stored = await store.readStream(stream);
+      expect(stored.map((e) => e.metadata.eventId)).toEqual([expect.any(String), events[i].metadata.eventId]);
+      expect(results[i]).toMatchObject({ nextVersion: 2, checkpoint: stored[1].checkpoint });
+    }
+  });
+});
+
 // Whole-store verification hashes the jsonb text PostgreSQL writes without parsing it
 // (canonicalJsonOfJsonbText); whatever the value, that must be the canonical form of it.
 describe.each(['pglite', 'postgres'] as const)('canonical JSON from jsonb text on %s', (kind) => {
   let db: SqlDatabase;
   let drop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    if (kind === 'pglite') db = await PgliteDatabase.open();
-    else {
-      const database = await createTestDatabase('caseline_jsonb');
-      db = new PostgresDatabase({ connectionString: database.url, max: 2 });
-      drop = () => database.drop();
-    }
+    ({ db, drop } = await openSqlDatabase(kind, 'caseline_jsonb', 2));
   });
   afterAll(async () => {
     await db.close();

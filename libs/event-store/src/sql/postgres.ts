@@ -7,6 +7,8 @@ export interface PostgresOptions {
   /** Pool size; appenders beyond it wait for a connection. */
   max?: number;
   connectionTimeoutMillis?: number;
+  /** How long an unused connection stays open; 30 s by default. */
+  idleTimeoutMillis?: number;
 }
 
 /** The `pg` pool as a SqlDatabase. The pool drops broken connections and opens new ones itself. */
@@ -21,7 +23,7 @@ export class PostgresDatabase implements SqlDatabase {
       connectionString: options.connectionString,
       max: options.max ?? 20,
       connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
-      idleTimeoutMillis: 30_000,
+      idleTimeoutMillis: options.idleTimeoutMillis ?? 30_000,
     };
     this.pool = new Pool(config);
     // An idle connection dying (database restart) must not crash the process; the pool replaces it.

@@ -30,6 +30,7 @@ import { migrateEventStore } from './schema';
 import type { ChainVerification } from '../hash-chain';
 import { verifyPage } from '../verification';
 import type { SqlDatabase } from './sql-database';
+import { AppendGroups, type GroupRow, type HeadAppend } from './group-commit';
 
 export interface SqlEventStoreOptions {
   /** Stream categories this store accepts (e.g. person, case, referral); any when omitted. */
@@ -45,6 +46,11 @@ export interface SqlEventStoreOptions {
   migrate?: boolean;
   /** Worker threads that hash (and on PostgreSQL read) events for verification; 2 by default. */
   verificationThreads?: number;
+  /**
+   * Group commit: how many group statements may be under way at once (see AppendGroups); appends
+   * arriving past that wait and go together. 0 sends every append on its own.
+   */
+  appendGroups?: number;
 }
 
 /**
@@ -66,6 +72,26 @@ const APPEND_ONTO_HEAD = `WITH head AS (
   SELECT $1, h.version, $3::uuid, $4, $5::jsonb, $6::jsonb, $7::timestamptz, h.previous_head, h.last_hash FROM head h
   RETURNING 'appended' AS outcome, version::text AS stream_version, position::text AS last_position,
             transaction_id::text AS last_transaction`;
+
+/**
+ * APPEND_ONTO_HEAD for a group of streams, each at most once (see AppendGroups): every head that
+ * is where its member expects moves by one and its event is written with the links the move
+ * computed; a member whose head did not move gets no row and nothing written. $1: a JSON array of
+ * {s: stream, x: expected version or null, i: event id, t: type, d: data, m: metadata,
+ * r: recorded at, c: content hash in hex}, in stream order. A JSON null in d arrives as SQL NULL
+ * and is stored as the jsonb null the single path stores.
+ */
+const APPEND_GROUP_ONTO_HEADS = `WITH member AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS m(s text, x bigint, i uuid, t text, d jsonb, m jsonb, r timestamptz, c text)
+  ), head AS (
+    UPDATE es_streams h
+       SET version = h.version + 1, previous_head = h.last_hash, last_hash = sha256(h.last_hash || decode(member.c, 'hex'))
+      FROM member
+     WHERE h.stream_id = member.s AND (member.x IS NULL OR h.version = member.x)
+    RETURNING h.stream_id, h.version, h.previous_head, h.last_hash, member.i, member.t, member.d, member.m, member.r)
+  INSERT INTO es_events (stream_id, version, event_id, type, data, metadata, recorded_at, previous_hash, hash)
+  SELECT stream_id, version, i, t, coalesce(d, 'null'::jsonb), m, r, previous_head, last_hash FROM head
+  RETURNING stream_id, version::text AS stream_version, position::text AS last_position, transaction_id::text AS last_transaction`;
 
 /** The head an append onto an existing stream expects: a version, null for any; undefined when the stream may be new. */
 function existingHead(expected: string): number | null | undefined {
@@ -114,6 +140,7 @@ export class SqlEventStore implements EventStore {
   private closed = false;
   /** Content hashes for verification, in worker threads (which read the events too on PostgreSQL). */
   private readonly hasher: ContentHashers;
+  private readonly groups?: AppendGroups;
 
   private constructor(
     readonly db: SqlDatabase,
@@ -127,6 +154,8 @@ export class SqlEventStore implements EventStore {
     this.channel = options.channel ?? 'caseline_events';
     const connection = db.threadConnection;
     this.hasher = new ContentHashers(options.verificationThreads, connection && { ...connection, driver: require.resolve('pg') });
+    const groups = options.appendGroups ?? 2;
+    if (groups > 0) this.groups = new AppendGroups((members) => this.sendGroup(members), groups);
   }
 
   /** Applies pending schema migrations, then opens the store. */
@@ -150,18 +179,23 @@ export class SqlEventStore implements EventStore {
       const onto = prepared.events.length === 1 ? existingHead(prepared.expected) : undefined;
       // The common case, one event onto a stream that exists, in one statement (see APPEND_ONTO_HEAD);
       // a new stream, a conflict or a retry finds no head to move and goes through es_append_one.
-      rows =
-        onto === undefined
-          ? []
-          : (
-              await guard(() =>
-                this.db.query<Outcome>(
-                  APPEND_ONTO_HEAD,
-                  [streamId, onto, one.eventId, one.type, JSON.stringify(one.data), JSON.stringify(one.metadata), one.recordedAt, one.contentHash],
-                  'caseline_append_onto_head',
-                ),
-              )
-            ).rows;
+      const grouped = onto === undefined || !this.groups ? 'alone' : this.groups.append({ streamId, expected: onto, event: one });
+      if (onto === undefined) rows = [];
+      else if (grouped !== 'alone') {
+        // Appended in a group, or not (a new stream, a stale version, a failed group): then alone.
+        const row = await grouped;
+        rows = row ? [{ outcome: 'appended', ...row }] : [];
+      } else {
+        rows = (
+          await guard(() =>
+            this.db.query<Outcome>(
+              APPEND_ONTO_HEAD,
+              [streamId, onto, one.eventId, one.type, JSON.stringify(one.data), JSON.stringify(one.metadata), one.recordedAt, one.contentHash],
+              'caseline_append_onto_head',
+            ),
+          )
+        ).rows;
+      }
       if (rows.length === 0) {
         ({ rows } = await guard(() =>
           prepared.events.length === 1
@@ -200,6 +234,34 @@ export class SqlEventStore implements EventStore {
       default:
         throw new Error(`es_append answered ${row.outcome}`);
     }
+  }
+
+  /** One group statement (see AppendGroups); its failure is the group's, and each member then goes alone. */
+  private async sendGroup(members: HeadAppend[]): Promise<GroupRow[]> {
+    if (members.length === 1) {
+      // A group of one (a lone writer, or a quiet moment): the plain statement costs less.
+      const [{ streamId, expected, event }] = members;
+      const { rows } = await this.db.query<Omit<GroupRow, 'stream_id'>>(
+        APPEND_ONTO_HEAD,
+        [streamId, expected, event.eventId, event.type, JSON.stringify(event.data), JSON.stringify(event.metadata), event.recordedAt, event.contentHash],
+        'caseline_append_onto_head',
+      );
+      return rows.map((row) => ({ ...row, stream_id: streamId }));
+    }
+    const payload = JSON.stringify(
+      members.map(({ streamId, expected, event }) => ({
+        s: streamId,
+        x: expected,
+        i: event.eventId,
+        t: event.type,
+        d: event.data,
+        m: event.metadata,
+        r: event.recordedAt,
+        c: event.contentHash,
+      })),
+    );
+    const { rows } = await this.db.query<GroupRow>(APPEND_GROUP_ONTO_HEADS, [payload], 'caseline_append_group');
+    return rows;
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

@@ -263,6 +263,76 @@ export function eventStoreContract(adapter: string, capabilities: ContractCapabi
         expect(await store.streamVersion(stream)).toBe(2);
       });
 
+      // A store may send concurrent appends to its database together (group commit); whatever it
+      // does, each append keeps the outcome it would have had on its own.
+      it('answers each of many concurrent single-event appends as it would answer it alone', async () => {
+        const streams = Array.from({ length: 30 }, () => testStream());
+        await Promise.all(streams.map((stream) => store.append(stream, [testEvent('Opened', {})])));
+        const retried = testEvent('Stored', { n: 0 });
+        const original = await store.append(streams[0], [retried], { expectedVersion: 1 });
+        const reused = testEvent('Stored', { n: 1 });
+        await store.append(streams[1], [reused], { expectedVersion: 1 });
+        const shared = streams[2];
+        const fresh = [testStream(), testStream(), testStream()];
+        const appended = (version: number) => ({ status: 'fulfilled', value: expect.objectContaining({ nextVersion: version, replayed: false }) });
+        const conflict = (actualVersion: number) => ({ status: 'rejected', reason: expect.objectContaining({ constructor: WrongExpectedVersionError, actualVersion }) });
+        // Two waves: the first holds only appends a group can take (a stale version merely gets
+        // no row); the second mixes a retry and a reused id with good appends, as a failed group.
+        const first: { run: () => Promise<unknown>; expected: unknown }[] = [
+          ...streams.slice(3, 15).map((stream, i) => ({
+            run: () => store.append(stream, [testEvent('Next', { i })], { expectedVersion: 1 }),
+            expected: appended(2),
+          })),
+          ...streams.slice(15, 19).map((stream) => ({ run: () => store.append(stream, [testEvent('Next', null)]), expected: appended(2) })),
+          ...streams.slice(19, 22).map((stream) => ({
+            run: () => store.append(stream, [testEvent('Next', {})], { expectedVersion: 'stream_exists' }),
+            expected: appended(2),
+          })),
+          ...streams.slice(22, 26).map((stream) => ({
+            run: () => store.append(stream, [testEvent('Stale', {})], { expectedVersion: 5 }),
+            expected: conflict(1),
+          })),
+          ...Array.from({ length: 4 }, (_, i) => ({
+            run: () => store.append(shared, [testEvent('Shared', { i })]),
+            expected: { status: 'fulfilled', value: expect.objectContaining({ replayed: false }) },
+          })),
+          { run: () => store.append(fresh[0], [testEvent('New', {})]), expected: appended(1) },
+          { run: () => store.append(fresh[1], [testEvent('New', {})], { expectedVersion: 'no_stream' }), expected: appended(1) },
+          { run: () => store.append(fresh[2], [testEvent('New', {})], { expectedVersion: 'stream_exists' }), expected: conflict(0) },
+        ];
+        const second: { run: () => Promise<unknown>; expected: unknown }[] = [
+          ...streams.slice(26, 30).map((stream) => ({ run: () => store.append(stream, [testEvent('Next', {})], { expectedVersion: 1 }), expected: appended(2) })),
+          { run: () => store.append(streams[0], [retried], { expectedVersion: 1 }), expected: { status: 'fulfilled', value: { ...original, replayed: true } } },
+          {
+            run: () => store.append(streams[1], [{ ...reused, data: { n: 2 } }]),
+            expected: { status: 'rejected', reason: expect.any(DuplicateEventIdError) },
+          },
+        ];
+        const outcomes = await Promise.allSettled(first.map((c) => c.run()));
+        outcomes.push(...(await Promise.allSettled(second.map((c) => c.run()))));
+        const cases = [...first, ...second];
+        outcomes.forEach((outcome, i) => expect({ case: i, ...outcome }).toEqual({ case: i, ...(cases[i].expected as object) }));
+
+        const sharedEvents = await store.readStream(shared);
+        expect(sharedEvents.map((e) => e.version)).toEqual([1, 2, 3, 4, 5]);
+        expect(sharedEvents.slice(1).map((e) => (e.data as { i: number }).i).sort()).toEqual([0, 1, 2, 3]);
+        expect((await store.readStream(streams[15])).map((e) => e.data)).toEqual([{}, null]);
+        expect(await store.streamVersion(streams[1])).toBe(2);
+        expect(await store.streamVersion(fresh[2])).toBe(0);
+        for (const stream of [...streams, ...fresh.slice(0, 2)]) {
+          const events = await store.readStream(stream);
+          expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+          expect((await verifyStream(store, stream)).ok).toBe(true);
+        }
+        // Each answer names its own event: the checkpoint it reports is the one read back.
+        for (const [i, outcome] of outcomes.entries()) {
+          if (outcome.status !== 'fulfilled' || i >= 19) continue;
+          const result = outcome.value as { nextVersion: number; checkpoint: string };
+          const [event] = await store.readStream(streams[i + 3], { fromVersion: result.nextVersion, maxCount: 1 });
+          expect(event.checkpoint).toBe(result.checkpoint);
+        }
+      });
+
       it('loses and duplicates nothing when concurrent writers retry on conflict', async () => {
         const stream = testStream();
         const writers = 8;
