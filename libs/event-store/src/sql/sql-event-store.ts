@@ -124,7 +124,8 @@ const START = { transactionId: '0', position: '0' };
 
 /**
  * The event store on PostgreSQL or PGlite: the same schema, the same SQL, one round trip per
- * append (the es_append function), a hash chain per stream and gap-free delivery.
+ * append (concurrent single-event appends share one: see AppendGroups), a hash chain per stream
+ * and gap-free delivery.
  */
 export class SqlEventStore implements EventStore {
   readonly adapterName: string;
