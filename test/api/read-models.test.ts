@@ -179,5 +179,8 @@ describe.each(ADAPTERS)('read models through the API (%s)', (adapter) => {
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
     expect(metrics.text).toContain('caseline_projection_dead_letters{projection="cases"} 1');
     expect(metrics.text).toMatch(/caseline_projection_events_behind\{projection="timeline"\} \d+/);
+    // The note above was one event onto an existing case: sent as a group (of one, at least).
+    expect(metrics.text).toMatch(/^caseline_append_groups_total [1-9]\d*$/m);
+    expect(metrics.text).toMatch(/^caseline_append_groups_failed_total 0$/m);
   });
 });

@@ -64,10 +64,10 @@ export class HealthController {
     ]);
   }
 
-  /** Projection lag and dead letters in the Prometheus text format (no personal data). */
+  /** Projection lag, dead letters and append groups in the Prometheus text format (no personal data). */
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
-  @ApiOperation({ summary: 'Projection metrics (Prometheus text): events and seconds behind, events projected, dead letters' })
+  @ApiOperation({ summary: 'Metrics (Prometheus text): projection events and seconds behind, events projected, dead letters; append groups' })
   async metrics(): Promise<string> {
     // Public and read off the log (up to 10,000 events per projection): at most one reading every
     // few seconds, however often it is scraped.
@@ -78,7 +78,15 @@ export class HealthController {
     const status = await this.lastStatus.status;
     const metric = (name: string, help: string, value: (s: (typeof status)[number]) => number) =>
       [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...status.map((s) => `${name}{projection="${s.name}"} ${value(s)}`)].join('\n');
+    const groups = this.store.appendGroupCounts?.();
+    const counter = (name: string, help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`].join('\n');
     return [
+      ...(groups
+        ? [
+            counter('caseline_append_groups_total', 'Groups of appends sent to the database together (group commit).', groups.groups),
+            counter('caseline_append_groups_failed_total', 'Groups whose statement failed; each of their appends then went alone.', groups.failed),
+          ]
+        : []),
       metric('caseline_projection_events_behind', 'Events stored after the projection checkpoint (capped at 10000).', (s) => s.eventsBehind),
       metric('caseline_projection_seconds_behind', 'Age of the oldest event not yet projected.', (s) => s.secondsBehind),
       metric('caseline_projection_events_projected', 'Events the projection has consumed.', (s) => s.eventsProjected),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import type { EventStore, NewEvent } from './port';
@@ -179,6 +180,38 @@ describe.each(['pglite', 'postgres'] as const)('group commit on %s', (kind) => {
     expect(await verifyStore(store)).toMatchObject({ ok: true });
   });
 
+  it('takes every kind of member a group can take, and stores exactly what the single path stores', async () => {
+    const streams = await opened(14);
+    const alone = await SqlEventStore.open(db, { appendGroups: 0, migrate: false });
+    const twins = await opened(14);
+    const values: unknown[] = [null, 'text "quoted" ü', 0, -1.5e-7, 12345678901234567, true, [], [null, { a: null }], { z: 1, a: [1, 'x', null] }, { '': '😀\n\t' }];
+    const expectations = (i: number) => (i < 10 ? 1 : i < 12 ? 'stream_exists' : i === 12 ? 'any' : 7);
+    const event = (i: number) => testEvent('Next', values[i % values.length], { correlationId: `c-${i}`, causationId: `k-${i}` });
+    const events = streams.map((_, i) => event(i));
+    const outcomes = await Promise.allSettled(streams.map((stream, i) => store.append(stream, [events[i]], { expectedVersion: expectations(i) })));
+    expect(sent.some((s) => s.name === 'caseline_append_group' && s.ok)).toBe(true);
+    expect(sent.some((s) => s.name === 'caseline_append_group' && !s.ok)).toBe(false);
+    outcomes.forEach((outcome, i) =>
+      i === 13
+        ? expect(outcome).toMatchObject({ status: 'rejected', reason: { actualVersion: 1 } })
+        : expect(outcome).toMatchObject({ status: 'fulfilled', value: { nextVersion: 2 } }),
+    );
+    // The same events, alone: the stored jsonb text is the same, metadata but for the event id.
+    for (const [i, twin] of twins.entries()) {
+      if (i === 13) continue;
+      await alone.append(twin, [{ ...events[i], metadata: { ...events[i].metadata, eventId: randomUUID() } }], { expectedVersion: expectations(i) });
+    }
+    const stored = async (stream: string) =>
+      (
+        await db.query<{ data: string; metadata: string }>(
+          `SELECT data::text AS data, (metadata - 'eventId')::text AS metadata FROM es_events WHERE stream_id = $1 AND version = 2`,
+          [stream],
+        )
+      ).rows[0];
+    for (let i = 0; i < 13; i++) expect({ i, ...(await stored(streams[i])) }).toEqual({ i, ...(await stored(twins[i])) });
+    expect(await verifyStore(store)).toMatchObject({ ok: true });
+  });
+
   it('sends each member of a group that fails on its own: the others append, the bad one gets its own error', async () => {
     const streams = await opened(20);
     const reused = testEvent('Stored', {});
@@ -215,6 +248,51 @@ describe.each(['pglite', 'postgres'] as const)('group commit on %s', (kind) => {
       expect(results[i]).toMatchObject({ nextVersion: 2, checkpoint: stored[1].checkpoint });
     }
   });
+
+  // A head held by another transaction (another process's append, or its group) must hold up no
+  // other append: neither the other members of a group nor, by taking the places for groups under
+  // way, the appends after it. A held head's append is skipped and waits alone for its turn.
+  (kind === 'postgres' ? it : it.skip)(
+    'makes no group wait for a head another transaction holds',
+    async () => {
+      const streams = await opened(28);
+      const held = [streams[0], streams[1], streams[16], streams[17]];
+      const { connectionString } = db.threadConnection as { connectionString: string };
+      const holder = new Client({ connectionString });
+      await holder.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM es_streams WHERE stream_id = ANY($1) FOR UPDATE`, [held]);
+        let heldDone = 0;
+        const append = (stream: string) => {
+          const result = store.append(stream, [testEvent('Next', {})], { expectedVersion: 1 });
+          if (held.includes(stream)) void result.finally(() => heldDone++).catch(() => undefined);
+          return result;
+        };
+        // Wave 1: the held heads' appends go first, each alone, so that they would take both places
+        // for groups under way if they waited there. Wave 2: two free appends take those places,
+        // and the held heads wait in the middle of the group that follows them.
+        const waves = [streams.slice(0, 14), [streams[14], streams[15], ...streams.slice(16, 28)]];
+        const heldResults: Promise<unknown>[] = [];
+        for (const wave of waves) {
+          const results = wave.map(append);
+          heldResults.push(...results.filter((_, i) => held.includes(wave[i])));
+          // Every other append completes while the heads are still held: were any group, of one or
+          // more, waiting for them, these would hang until the holder commits.
+          const free = results.filter((_, i) => !held.includes(wave[i]));
+          expect((await Promise.all(free)).map((r) => r.nextVersion)).toEqual(Array(free.length).fill(2));
+        }
+        expect(sent.some((s) => s.name === 'caseline_append_group' && s.ok)).toBe(true);
+        expect(heldDone).toBe(0);
+        await holder.query('COMMIT');
+        expect(await Promise.all(heldResults)).toMatchObject(Array(4).fill({ nextVersion: 2, replayed: false }));
+        expect(await verifyStore(store)).toMatchObject({ ok: true });
+      } finally {
+        await holder.end();
+      }
+    },
+    15_000,
+  );
 });
 
 // Whole-store verification hashes the jsonb text PostgreSQL writes without parsing it

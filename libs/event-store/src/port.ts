@@ -164,6 +164,11 @@ export interface EventStore {
    * the adapter can walk the chains faster than that (whole-store verification).
    */
   verifyStoredChains?(heads: StreamHead[]): Promise<ChainVerification[]>;
+  /**
+   * Optional: appends sent to the database together (group commit), as groups sent since start and
+   * groups whose statement failed (their members were then appended alone, at extra cost).
+   */
+  appendGroupCounts?(): { groups: number; failed: number };
   /** Is the backing database reachable right now (for readiness)? */
   ping(): Promise<void>;
   close(): Promise<void>;

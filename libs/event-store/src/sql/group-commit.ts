@@ -13,8 +13,9 @@ import type { PreparedEvent } from '../append-validation';
  * re-running a member of a group whose reply was lost answers the original result.
  *
  * Why a group holds each stream at most once, and groups under way never share one: a stream's
- * head moves by exactly one event per member (an UPDATE … FROM touches each row once), and two
- * groups locking the same heads in different orders could deadlock each other.
+ * head moves by exactly one event per member (an UPDATE … FROM touches each row once), and a
+ * group skips a head another transaction holds (see APPEND_GROUP_ONTO_HEADS), which would make a
+ * second group of this process on the same stream send that member alone for nothing.
  */
 export interface HeadAppend {
   streamId: string;
@@ -44,6 +45,8 @@ export class AppendGroups {
   /** Streams of the waiting members and of the groups under way. */
   private readonly busyStreams = new Set<string>();
   private underWay = 0;
+  /** Groups sent, and those whose statement failed (each member then went alone). */
+  readonly counts = { groups: 0, failed: 0 };
 
   /**
    * @param maxUnderWay groups sent and not yet answered; more arrivals wait and go as one group.
@@ -72,8 +75,8 @@ export class AppendGroups {
     while (this.waiting.length > 0 && this.underWay < this.maxUnderWay) {
       const group = this.waiting.splice(0, this.maxMembers);
       this.underWay++;
-      // Why in stream order: groups from other processes then lock the heads they share in one order.
-      const members = group.map((waiting) => waiting.member).sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
+      this.counts.groups++;
+      const members = group.map((waiting) => waiting.member);
       const answered = (rows: GroupRow[] | undefined): void => {
         // The streams are free before any member hears back: a writer's next append onto the same
         // stream then joins a group instead of going alone.
@@ -84,8 +87,14 @@ export class AppendGroups {
         this.sendWhileRoom();
       };
       // A failed group answers no rows: every member is then tried alone, which reports its own
-      // outcome or error.
-      this.send(members).then(answered, () => answered(undefined));
+      // outcome or error. Called from a resolved promise, so that even a send that throws at once
+      // fails the group rather than leaving its members waiting.
+      Promise.resolve()
+        .then(() => this.send(members))
+        .then(answered, () => {
+          this.counts.failed++;
+          answered(undefined);
+        });
     }
   }
 }
