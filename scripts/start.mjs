@@ -2,7 +2,7 @@
 // runs it. Defaults to the embedded database (PGlite in ./data) and dev auth.
 // `node scripts/start.mjs <app> [args…]` does the same for another app (projector, cli).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [app = 'api', ...args] = process.argv.slice(2);
@@ -24,7 +24,9 @@ if (stale) {
   const build = spawnSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
 }
-const service = spawn(process.execPath, ['--enable-source-maps', entry, ...args], { stdio: 'inherit' });
+// Each app's V8 flags (why: see the file).
+const nodeFlags = JSON.parse(readFileSync(new URL('./node-flags.json', import.meta.url), 'utf8'))[app] ?? [];
+const service = spawn(process.execPath, [...nodeFlags, '--enable-source-maps', entry, ...args], { stdio: 'inherit' });
 // SIGTERM/SIGINT go to the service, which drains in-flight requests before it exits.
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => service.kill(signal));
 service.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));

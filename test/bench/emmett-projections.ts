@@ -567,18 +567,16 @@ function timelineStatements(event: Read): SQL[] {
   if (isCase) {
     if (event.type === 'NoteAdded' && event.data.visibility === 'confidential') visibility = 'confidential';
   } else visibility = 'referral';
-  const { actor } = event.metadata;
   const values = [
     event.metadata.eventId,
     event.metadata.globalPosition.toString(),
     event.metadata.recordedAt,
-    event.type,
-    JSON.stringify({ id: actor.id, name: actor.name, role: actor.role }),
     visibility,
-    JSON.stringify(event.data),
+    event.metadata.streamName,
+    event.metadata.streamPosition.toString(),
   ];
-  const columns = `(event_id, seq, at, type, actor, visibility, data, case_id)`;
-  const row = `%L::uuid, %L::bigint, %L::timestamptz, %L, %L::jsonb, %L, %L::jsonb`;
+  const columns = `(event_id, seq, at, visibility, stream_id, version, case_id)`;
+  const row = `%L::uuid, %L::bigint, %L::timestamptz, %L, %L, %L::integer`;
   if (isCase) {
     const caseId = (event.data as { caseId: string }).caseId;
     return [sql(`INSERT INTO ${TABLES.timeline} ${columns} VALUES (${row}, %L::uuid) ON CONFLICT (event_id) DO NOTHING`, ...values, caseId)];
@@ -683,7 +681,7 @@ function emmettProjections(): PostgreSQLProjectionDefinition<EmmettEvent>[] {
     // Shaped and indexed as rm_timeline / rm_timeline_referrals (read-models migration).
     init: () => [
       sql(`CREATE TABLE IF NOT EXISTS ${TABLES.timeline} (event_id uuid PRIMARY KEY, case_id uuid NOT NULL, seq bigint NOT NULL,
-        at timestamptz NOT NULL, type text NOT NULL, actor jsonb NOT NULL, visibility text NOT NULL, data jsonb NOT NULL)`),
+        at timestamptz NOT NULL, visibility text NOT NULL, stream_id text NOT NULL, version integer NOT NULL)`),
       sql(`CREATE INDEX IF NOT EXISTS ${TABLES.timeline}_case_idx ON ${TABLES.timeline} (case_id, at, seq)`),
       sql(`CREATE TABLE IF NOT EXISTS ${TABLES.timelineReferrals} (referral_id uuid PRIMARY KEY, case_id uuid NOT NULL)`),
     ],
@@ -910,7 +908,7 @@ async function compareWithOurs(connectionString: string, events: readonly Caseli
     }
     // The timeline: `seq` is each store's own position, so it differs by construction.
     const { rows } = await pool.query<{ id: string; data: Row }>(
-      `SELECT event_id::text AS id, jsonb_build_object('event_id', event_id, 'case_id', case_id, 'type', type, 'actor', actor, 'visibility', visibility, 'data', data,
+      `SELECT event_id::text AS id, jsonb_build_object('event_id', event_id, 'case_id', case_id, 'visibility', visibility, 'stream_id', stream_id, 'version', version,
               'at', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) AS data FROM ${TABLES.timeline}`,
     );
     report.push(['rm_timeline', TABLES.timeline, ...compare(ours.get('rm_timeline') ?? new Map(), new Map(rows.map((row) => [row.id, row.data])), ['seq'])]);

@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
         onProgress: (progress) => bar.update((seen = progress.events)),
       });
       bar.finish(seen);
-      console.error(`${label}: ${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001)).toLocaleString('en')} events/s), swapped in`);
+      console.error(`${label}: ${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001)).toLocaleString('en')} events/s), swapped in${result.retried ? `; ${result.retried} batches went the slow way (a poison event, or a failed bulk write: see the dead letters and the log)` : ''}`);
       return 0;
     }
     const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', base: { app: 'projector' } });

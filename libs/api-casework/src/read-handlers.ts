@@ -1,8 +1,9 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { caseDecider, caseStream } from '@caseline/domain';
-import { AccessLog, ApiError, APP_CONFIG, can, ERASED, PersonalData, ReadSide, StreamStateCache, type AppConfig, type AuthenticatedActor } from '@caseline/api-platform';
+import { AccessLog, ApiError, APP_CONFIG, can, ERASED, EVENT_STORE, PersonalData, ReadSide, StreamStateCache, type AppConfig, type AuthenticatedActor } from '@caseline/api-platform';
 import { caseload, InvalidCursorError, outcomes, referralList, timeline, type CaseloadItem } from '@caseline/projections';
+import type { EventStore } from '@caseline/event-store';
 import type { CaseloadQuery, OutcomesQuery, ReferralListQuery, TimelineQuery } from './read-dto';
 import { caseInScope, requireCapability } from './scope';
 import { timelineSummary } from './timeline-view';
@@ -113,6 +114,7 @@ export class GetTimelineHandler implements IQueryHandler<GetTimeline> {
     @Inject(StreamStateCache) private readonly streams: StreamStateCache,
     @Inject(AccessLog) private readonly accessLog: AccessLog,
     @Inject(PersonalData) private readonly personalData: PersonalData,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
   async execute({ actor, caseId, query, consistencyToken }: GetTimeline) {
@@ -123,7 +125,7 @@ export class GetTimelineHandler implements IQueryHandler<GetTimeline> {
     // Field rules (SPEC §5): entries a role may not read are not even fetched.
     const visibilities = can(actor, 'case.note.confidential.read') ? ['team', 'referral', 'confidential'] : ['team', 'referral'];
     const referralDetails = can(actor, 'referral.read');
-    const page = await paged(() => timeline(this.readSide.dataSource, { caseId, visibilities, cursor: query.cursor, limit: query.limit ?? 200 }));
+    const page = await paged(() => timeline(this.readSide.dataSource, this.store, { caseId, visibilities, cursor: query.cursor, limit: query.limit ?? 200 }));
     // The case, and each referral whose details the page shows.
     const referrals = referralDetails ? [...new Set(page.items.filter((e) => e.visibility === 'referral').map((e) => String(e.data.referralId)))] : [];
     await this.accessLog.recordMany(actor, [

@@ -234,7 +234,7 @@ export const referralsProjection: Projection = {
   },
 };
 
-/** rm_timeline: one entry per event of a case or of one of its referrals. */
+/** rm_timeline: one entry per event of a case or of one of its referrals, pointing at the event in the log. */
 export const timelineProjection: Projection = {
   name: 'timeline',
   tables: [
@@ -258,16 +258,14 @@ export const timelineProjection: Projection = {
         rows.put('rm_timeline_referrals', { referral_id: data.referralId, case_id: caseId });
       } else caseId = required(rows, 'rm_timeline_referrals', data.referralId, event).case_id as string;
     } else return;
-    const { actor } = event.metadata;
     rows.put('rm_timeline', {
       event_id: event.metadata.eventId,
       case_id: caseId,
       seq: event.position.toString(),
       at: event.metadata.recordedAt,
-      type: event.type,
-      actor: { id: actor.id, name: actor.name, role: actor.role },
       visibility,
-      data,
+      stream_id: event.streamId,
+      version: event.version,
     });
   },
 };

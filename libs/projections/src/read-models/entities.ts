@@ -102,7 +102,13 @@ export class ReferralRow {
   @Column('integer') version!: number;
 }
 
-/** One entry per event of a case (and of its referrals), oldest first. */
+/**
+ * One entry per event of a case (and of its referrals), oldest first: where the event stands in
+ * the case's story and who may read it, pointing at the event in the log (stream and version).
+ * Why no copy of the event's data or actor: the log holds both, immutable, and the timeline reads
+ * them from there for the page it serves. A copy was half of what a rebuild wrote, and one more
+ * place where personal data (sealed or not) would live.
+ */
 @Entity('rm_timeline')
 @Index('rm_timeline_case_idx', ['case_id', 'at', 'seq'])
 export class TimelineEntryRow {
@@ -111,12 +117,11 @@ export class TimelineEntryRow {
   /** Store-wide position: orders entries recorded in the same instant. */
   @Column('bigint') seq!: string;
   @Column('timestamptz') at!: Date;
-  @Column('text') type!: string;
-  @Column('jsonb') actor!: { id: string; name: string; role: string };
   /** team | confidential (a confidential note) | referral (referral details) — who may read it. */
   @Column('text') visibility!: string;
-  /** The event's data as stored: personal fields stay sealed until a reader with the right opens them. */
-  @Column('jsonb') data!: Record<string, unknown>;
+  /** The event in the log: its stream and its version there. */
+  @Column('text') stream_id!: string;
+  @Column('integer') version!: number;
 }
 
 /** Which case a referral belongs to (its later events name only the referral). */
