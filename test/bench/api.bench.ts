@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { PostgresDatabase, SqlEventStore } from '@caseline/event-store';
 import { createTestDatabase } from '@caseline/event-store/testing';
-import { runFor, table } from './bench-kit';
+import { appArgs, runFor, table } from './bench-kit';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 32;
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     if (build.status !== 0) throw new Error('build failed');
   }
   const database = await createTestDatabase('caseline_bench_api');
-  const service = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+  const service = spawn(process.execPath, appArgs('api'), {
     // Rate limiting off: 32 connections on one token measure throughput, which a per-user limit
     // meant for people would cap at a few requests per second.
     env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-bench-')), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0' },

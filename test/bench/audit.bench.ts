@@ -17,7 +17,7 @@ import { PostgresDatabase, SqlEventStore, verifyStore } from '@caseline/event-st
 import { createTestDatabase } from '@caseline/event-store/testing';
 import { PersonalData, PersonalDataKeys } from '@caseline/platform';
 import { caseworkProjections, projectionStatus } from '@caseline/projections';
-import { percentile, table } from './bench-kit';
+import { appArgs, percentile, table } from './bench-kit';
 import { generateHistory, generateLongCase, Random } from './history';
 
 const LONG_CASE_EVENTS = Number(process.env.BENCH_LONG_CASE_EVENTS ?? 10_000);
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
     const inProcess = await latencies(REQUESTS, (i) => replay.stateAt(long.caseId, { version: points[i] }));
     const fromStart = await latencies(Math.min(20, REQUESTS), (i) => replayCaseFromStart(store, personalData, long.caseId, { version: points[i] }));
 
-    service = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+    service = spawn(process.execPath, appArgs('api'), {
       // Rate limiting off: the latency loop is one auditor asking hundreds of times a second.
       env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', MASTER_KEY: masterKey.toString('base64'), DATA_DIR: mkdtempSync(join(tmpdir(), 'caseline-bench-')), LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0' },
       stdio: ['ignore', 'ignore', 'inherit'],

@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmark scripts: timing loops, percentiles, tables. */
+import { readFileSync } from 'node:fs';
 
 export interface Throughput {
   operations: number;
@@ -42,4 +43,13 @@ export function format(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
   return value.toFixed(2);
+}
+
+/**
+ * The node arguments that run one of the apps as `npm start` / `npm run rebuild` run it: its V8
+ * flags (scripts/node-flags.json), then its compiled entry point.
+ */
+export function appArgs(app: 'api' | 'projector' | 'cli'): string[] {
+  const flags = (JSON.parse(readFileSync('scripts/node-flags.json', 'utf8')) as Record<string, string[]>)[app] ?? [];
+  return [...flags, `dist/apps/${app}/src/main.js`];
 }

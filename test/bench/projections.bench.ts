@@ -11,7 +11,7 @@
  * Prints figures and ratios measured side by side; asserts nothing (this machine is noisy).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -19,7 +19,7 @@ import { streamCategories } from '@caseline/domain';
 import { PostgresDatabase, SqlEventStore, type RecordedEvent } from '@caseline/event-store';
 import { createTestDatabase } from '@caseline/event-store/testing';
 import { caseload, caseworkProjections, ReadModels } from '@caseline/projections';
-import { format, percentile, table } from './bench-kit';
+import { appArgs, format, percentile, table } from './bench-kit';
 import { emmettProjectionRebuild } from './emmett-projections';
 import { generateHistory } from './history';
 
@@ -58,13 +58,10 @@ async function* allEvents(store: SqlEventStore): AsyncGenerator<RecordedEvent[]>
   }
 }
 
-/** The projector app's V8 flags (scripts/node-flags.json), as `npm run rebuild` and `npm start projector` pass them. */
-const PROJECTOR = [...(JSON.parse(readFileSync('scripts/node-flags.json', 'utf8')) as { projector: string[] }).projector, 'dist/apps/projector/src/main.js'];
-
 /** `rebuild all` in a projector process of its own; answers the line it ends with. */
 function runRebuild(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...PROJECTOR, 'rebuild', 'all'], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...appArgs('projector'), 'rebuild', 'all'], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
     let output = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -152,7 +149,7 @@ async function main(): Promise<void> {
 
     const dataDir = mkdtempSync(join(tmpdir(), 'caseline-bench-'));
     const startService = async (projector: 'inline' | 'off') => {
-      service = spawn(process.execPath, ['dist/apps/api/src/main.js'], {
+      service = spawn(process.execPath, appArgs('api'), {
         env: { ...process.env, PORT: String(PORT), DATABASE_URL: database.url, AUTH_MODE: 'dev', DATA_DIR: dataDir, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', PROJECTOR: projector },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -215,7 +212,7 @@ async function main(): Promise<void> {
     const inline = await measureLag();
     await stop(service);
     await startService('off');
-    const projectorProcess = spawn(process.execPath, PROJECTOR, {
+    const projectorProcess = spawn(process.execPath, appArgs('projector'), {
       env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn', PROJECTOR_LEASE_MS: '2000' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
