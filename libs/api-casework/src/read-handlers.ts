@@ -122,7 +122,8 @@ export class GetTimelineHandler implements IQueryHandler<GetTimeline> {
     const { state: current } = await this.streams.load(caseStream(caseId), caseDecider);
     const state = caseInScope(actor, current);
     await this.readSide.consistentWith(consistencyToken, ['timeline']);
-    // Field rules (SPEC §5): entries a role may not read are not even fetched.
+    // Field rules (SPEC §5): entries a role may not read are not even fetched (their events may be
+    // read from the log within a run of versions, but eventsAt drops them before they leave it).
     const visibilities = can(actor, 'case.note.confidential.read') ? ['team', 'referral', 'confidential'] : ['team', 'referral'];
     const referralDetails = can(actor, 'referral.read');
     const page = await paged(() => timeline(this.readSide.dataSource, this.store, { caseId, visibilities, cursor: query.cursor, limit: query.limit ?? 200 }));
