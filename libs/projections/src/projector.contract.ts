@@ -173,6 +173,21 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
     expect(status.find((s) => s.name === 'timeline')?.deadLetters).toBe(0);
   });
 
+  it('parks no event when a statement does not fit the schema (class 42): it stops, and projects everything once the schema fits', async () => {
+    await story();
+    await db.query(`ALTER TABLE rm_timeline RENAME TO rm_timeline_elsewhere`);
+    const stopped: string[] = [];
+    const projector = start({ maxAttempts: 2, log: (level, message) => void (level === 'error' && stopped.push(message)) });
+    await until(async () => stopped.length >= 2);
+    const { rows: letters } = await db.query(`SELECT projection, error FROM projection_dead_letters`);
+    expect(letters).toEqual([]);
+    expect((await projector.status()).find((s) => s.name === 'timeline')?.checkpoint).toBeNull();
+    await db.query(`ALTER TABLE rm_timeline_elsewhere RENAME TO rm_timeline`);
+    await until(() => caughtUp(projector));
+    expect(await dumpTables(db, caseworkProjections)).toEqual(await replay());
+    expect((await projector.status()).map((s) => s.deadLetters)).toEqual(caseworkProjections.map(() => 0));
+  });
+
   it('runs each projection in one projector at a time; another takes over when it stops', async () => {
     const a = start({ owner: 'projector-a' });
     await until(async () => (await a.status()).every((s) => s.owner === 'projector-a'));
@@ -350,15 +365,29 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
       const upgraded = await ReadModels.open(older);
       expect(await upgraded.pendingSchemaChanges()).toEqual([]);
       await upgraded.close();
-      const { rows } = await older.query<{ name: string; checkpoint: string | null; events: string; fence: string }>(
-        `SELECT name, checkpoint, events::text AS events, fence::text AS fence FROM projection_checkpoints ORDER BY name`,
+      const { rows } = await older.query<{ name: string; checkpoint: string | null; events: string; fence: string; owner: string | null }>(
+        `SELECT name, checkpoint, events::text AS events, fence::text AS fence, owner FROM projection_checkpoints ORDER BY name`,
       );
       expect(rows).toEqual(
         caseworkProjections
           .map((projection) => projection.name)
           .sort()
-          .map((name) => (name === 'timeline' ? { name, checkpoint: null, events: '0', fence: '4' } : { name, checkpoint, events: '24', fence: '3' })),
+          .map((name) =>
+            name === 'timeline'
+              ? { name, checkpoint: null, events: '0', fence: '4', owner: 'migration:TimelinePointsIntoTheLog1764800000000' }
+              : { name, checkpoint, events: '24', fence: '3', owner: null },
+          ),
       );
+      // A projector of the first build, still running in a rolling upgrade, takes leases by this
+      // rule (its statement, verbatim): the parked timeline is not for it to replay into.
+      const { rows: retaken } = await older.query(
+        `UPDATE projection_checkpoints
+            SET owner = $2, fence = fence + 1, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
+          WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_expires_at IS NULL OR lease_expires_at < now())
+          RETURNING fence::text AS fence, checkpoint`,
+        ['timeline', 'projector-of-the-first-build', 60_000],
+      );
+      expect(retaken).toEqual([]);
       const { rows: left } = await older.query<{ n: number }>(`SELECT (SELECT count(*) FROM rm_timeline)::int + (SELECT count(*) FROM rm_timeline_referrals)::int AS n`);
       expect(left[0].n).toBe(0);
       // The projector fills the timeline again from the first event; the other tables it leaves be.
@@ -375,18 +404,28 @@ describe.each<Adapter>(['pglite', 'postgres'])('projector (%s)', (adapter) => {
       await olderStore.close();
       await fresh?.drop();
     }
-  });
+  }, 20_000);
 
   if (adapter === 'postgres') {
-    it('migrates once when two processes start on a new database at the same time', async () => {
+    // Two processes migrating one database at once, from nothing or from the first schema. Several
+    // rounds each: without the retries in ReadModels.open most rounds fail (both see a migration
+    // pending before either takes the lock; the second then meets what the first did).
+    it.each([
+      ['a new database', []],
+      ['a database of the first schema', [ReadModels1763900000000]],
+    ])('migrates once when two processes start on %s at the same time', async (_, before) => {
       const fresh = await createTestDatabase('caseline_migrate');
       const pools = [new PostgresDatabase({ connectionString: fresh.url, max: 2 }), new PostgresDatabase({ connectionString: fresh.url, max: 2 })];
       try {
-        const opened = await Promise.all(pools.map((pool) => ReadModels.open(pool)));
-        expect(await opened[0].pendingSchemaChanges()).toEqual([]);
-        const { rows } = await pools[0].query<{ name: string }>(`SELECT name FROM read_model_migrations ORDER BY id`);
-        expect(rows.map((row) => row.name)).toEqual(migrations.map((migration) => new migration().name));
-        await Promise.all(opened.map((models) => models.close()));
+        for (let round = 0; round < 3; round++) {
+          await pools[0].query(`DROP SCHEMA public CASCADE; CREATE SCHEMA public`);
+          if (before.length) await (await ReadModels.open(pools[0], { migrations: before })).close();
+          const opened = await Promise.all(pools.map((pool) => ReadModels.open(pool)));
+          expect(await opened[0].pendingSchemaChanges()).toEqual([]);
+          const { rows } = await pools[0].query<{ name: string }>(`SELECT name FROM read_model_migrations ORDER BY id`);
+          expect(rows.map((row) => row.name)).toEqual(migrations.map((migration) => new migration().name));
+          await Promise.all(opened.map((models) => models.close()));
+        }
       } finally {
         await Promise.all(pools.map((pool) => pool.close()));
         await fresh.drop();

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isConnectionFailure, StoreUnavailableError, type EventStore, type RecordedEvent, type SqlDatabase, type SqlQueryable, type Subscription } from '@caseline/event-store';
+import { parkedBy } from './lease-parking';
 import { byLockOrder, emptyRowCache, prepareBatch, projectBatch, rememberRows, writeBatch, type PreparedBatch, type Projection, type RowCache, type RowChanges, type TableNames } from './projection';
+import { migrations } from './read-models/migrations';
 
 export interface ProjectorOptions {
   store: EventStore;
@@ -111,6 +113,9 @@ export async function projectionStatus(store: EventStore, db: SqlQueryable, name
   );
 }
 
+/** Leases parked by the read-model migrations this build knows: free for it to take (see lease-parking). */
+const PARKED_BY_KNOWN_MIGRATIONS = migrations.map((migration) => parkedBy(new migration().name ?? migration.name));
+
 /** Takes (or renews) a projection's lease; answers the fence and checkpoint when it is ours. */
 export async function acquireLease(
   db: SqlQueryable,
@@ -125,9 +130,9 @@ export async function acquireLease(
   const { rows } = await db.query<{ fence: string; checkpoint: string | null }>(
     `UPDATE projection_checkpoints
         SET owner = $2, fence = fence + 1, lease_expires_at = now() + make_interval(secs => $3::double precision / 1000)
-      WHERE name = $1 AND (owner IS NULL OR owner = $2 OR lease_expires_at IS NULL OR lease_expires_at < now())
+      WHERE name = $1 AND (owner IS NULL OR owner = $2 OR owner = ANY($4::text[]) OR lease_expires_at IS NULL OR lease_expires_at < now())
       RETURNING fence::text AS fence, checkpoint`,
-    [projection, owner, leaseMs],
+    [projection, owner, leaseMs, PARKED_BY_KNOWN_MIGRATIONS],
   );
   return rows[0] ? { fence: rows[0].fence, checkpoint: rows[0].checkpoint ?? undefined } : undefined;
 }
@@ -312,8 +317,8 @@ class ProjectionGroup {
       const others = this.options.projections.filter((projection) => !mine.has(projection.name)).map((projection) => projection.name);
       if (others.length === 0) return;
       const { rows } = await this.options.db.query(
-        `SELECT 1 FROM projection_checkpoints WHERE name = ANY($1::text[]) AND (owner IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now()) LIMIT 1`,
-        [others],
+        `SELECT 1 FROM projection_checkpoints WHERE name = ANY($1::text[]) AND (owner IS NULL OR owner = ANY($2::text[]) OR lease_expires_at IS NULL OR lease_expires_at < now()) LIMIT 1`,
+        [others, PARKED_BY_KNOWN_MIGRATIONS],
       );
       if (rows.length > 0) endRound(new Regroup('lease_free'));
     } catch {
@@ -356,7 +361,18 @@ async function projectGroup(
 
 /** A failure of this event (or batch), as opposed to losing the lease or the database. */
 function isRetryable(error: unknown): boolean {
-  return !(error instanceof LeaseLostError) && !(error instanceof StoreUnavailableError) && !isConnectionFailure(error) && !isTransient(error);
+  return !(error instanceof LeaseLostError) && !(error instanceof StoreUnavailableError) && !isConnectionFailure(error) && !isTransient(error) && !isSchemaFault(error);
+}
+
+/**
+ * SQLSTATE class 42 (undefined table or column, insufficient privilege, syntax): the statement
+ * does not fit the database — a schema older or newer than this code, a revoked grant. No event
+ * is at fault, so none is parked: the runner stops and restarts from its checkpoint until the
+ * schema and the code agree again, and every event then projects.
+ */
+function isSchemaFault(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('42');
 }
 
 /**

@@ -150,15 +150,21 @@ export async function timeline(
   };
 }
 
-/** Wanted versions further apart than this in one stream are read separately (see eventsAt). */
-const SPAN_GAP = 64;
+/**
+ * Wanted versions further apart than this in one stream are read separately (see eventsAt): one
+ * read more costs a round trip, about what reading this many small events costs; so a page reads
+ * at most SPAN_GAP events per entry it shows, whatever it skips.
+ */
+const SPAN_GAP = 16;
+
+/** Reads of one page in flight at once: a long page does not take the whole pool. */
+const READS_IN_FLIGHT = 4;
 
 /**
  * The events at these places in the log, in the order given: one read for each run of versions
  * of a stream. Privacy: a run may hold events the caller may not see (a confidential note between
  * two of an officer's entries); they are dropped here, and only the events asked for are returned.
- * A gap of more than SPAN_GAP versions starts a new run, so a page never reads much more than it
- * shows, however many entries it skips.
+ * A gap of more than SPAN_GAP versions starts a new run.
  */
 export async function eventsAt(store: Pick<EventStore, 'readStream'>, places: readonly { stream_id: string; version: number }[]): Promise<RecordedEvent[]> {
   const versions = new Map<string, number[]>();
@@ -178,14 +184,17 @@ export async function eventsAt(store: Pick<EventStore, 'readStream'>, places: re
   }
   const wanted = new Set(places.map((place) => `${place.version}@${place.stream_id}`));
   const found = new Map<string, RecordedEvent>();
-  await Promise.all(
-    reads.map(async ({ streamId, from, to }) => {
+  let next = 0;
+  const reader = async () => {
+    while (next < reads.length) {
+      const { streamId, from, to } = reads[next++];
       for (const event of await store.readStream(streamId, { fromVersion: from, toVersion: to })) {
         const key = `${event.version}@${streamId}`;
         if (wanted.has(key)) found.set(key, event);
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(READS_IN_FLIGHT, reads.length) }, reader));
   return places.map((place) => {
     const event = found.get(`${place.version}@${place.stream_id}`);
     // A projected event is in the log: one missing was removed behind the store's back (the audit's

@@ -32,8 +32,10 @@ export class ReadModels {
         break;
       } catch (error) {
         const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code ?? (error as { driverError?: { code?: unknown } }).driverError?.code;
-        // 42P07 duplicate table, 23505 unique violation (two creating the migrations table).
-        if (attempt >= 3 || (code !== '42P07' && code !== '23505')) throw error;
+        // What the first to migrate has done already, met by the second: 42P07 duplicate table,
+        // 23505 unique violation (two creating the migrations table), 42703 undefined column (a
+        // column it dropped), 42701 duplicate column (one it added).
+        if (attempt >= 3 || !['42P07', '23505', '42703', '42701'].includes(String(code))) throw error;
       } finally {
         await migrator.destroy();
       }
