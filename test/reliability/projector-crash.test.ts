@@ -38,7 +38,7 @@ describe('projector killed with SIGKILL (PostgreSQL, separate processes)', () =>
   });
 
   /** Starts `projector <args>`; resolves once it has printed `ready` (a line matching it). */
-  function projector(args: string[], ready: RegExp): { child: ChildProcess; started: Promise<void>; exited: Promise<number | null> } {
+  function projector(args: string[], ready: RegExp): { child: ChildProcess; started: Promise<void>; exited: Promise<number | null>; output: () => string } {
     const child = spawn(process.execPath, ['-r', 'ts-node/register', '-r', 'tsconfig-paths/register', 'apps/projector/src/main.ts', ...args], {
       cwd: ROOT,
       env: { ...process.env, TS_NODE_PROJECT: 'tsconfig.scripts.json', DATABASE_URL: database.url, PROJECTOR_LEASE_MS: '400', PROJECTOR_BATCH_SIZE: '7', LOG_LEVEL: 'info' },
@@ -57,7 +57,7 @@ describe('projector killed with SIGKILL (PostgreSQL, separate processes)', () =>
     });
     started.catch(() => undefined);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => (children.delete(child), resolve(code))));
-    return { child, started, exited };
+    return { child, started, exited, output: () => output };
   }
 
   const randomMs = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
@@ -126,6 +126,9 @@ describe('projector killed with SIGKILL (PostgreSQL, separate processes)', () =>
     expect(await dumpTables(db, caseworkProjections)).toEqual(await freshReplay(db, store, caseworkProjections, head));
     // Each event counted once per projection: the counter moves in the batch's own transaction.
     const { rows: stored } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM es_events`);
+    // The bar's total (the last position handed out) equals the events here: no append failed.
+    const all = stored[0].n.toLocaleString('en-US');
+    expect(finish.output()).toMatch(new RegExp(`rebuild people,cases,referrals,timeline \\[#{20}\\]  100\\.0%  ${all}/${all} events`));
     const status = await projectionStatus(store, db, caseworkProjections.map((p) => p.name));
     expect(status.map((s) => s.eventsProjected)).toEqual(caseworkProjections.map(() => stored[0].n));
     expect(await readModels.pendingSchemaChanges()).toEqual([]);

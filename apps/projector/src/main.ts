@@ -33,7 +33,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'rebuild') {
-      const total = store instanceof SqlEventStore ? Number((await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM es_events`)).rows[0].n) : 0;
+      // The bar's total: the last position handed out, read from the sequence at once, where
+      // count(*) walked the whole log first (0.4 s of a 20 s rebuild of 1.16M events). An upper
+      // bound: an append that failed after taking its position leaves a gap.
+      const total =
+        store instanceof SqlEventStore
+          ? Number((await db.query<{ n: string | null }>(`SELECT pg_sequence_last_value(pg_get_serial_sequence('es_events', 'position')::regclass)::text AS n`)).rows[0].n ?? 0)
+          : 0;
       // One pass over the log for every selected projection.
       const label = `rebuild ${selected.map((p) => p.name).join(',')}`;
       const bar = new ProgressBar(process.stderr, label, total);
