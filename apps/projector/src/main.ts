@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'rebuild') {
       // The bar's total: the last position handed out, read from the sequence at once, where
       // count(*) walked the whole log first (0.4 s of a 20 s rebuild of 1.16M events). An upper
-      // bound: an append that failed after taking its position leaves a gap.
+      // bound: an append that failed after taking its position leaves a gap, so the finished bar
+      // reads the events walked as its total.
       const total =
         store instanceof SqlEventStore
           ? Number((await db.query<{ n: string | null }>(`SELECT pg_sequence_last_value(pg_get_serial_sequence('es_events', 'position')::regclass)::text AS n`)).rows[0].n ?? 0)
@@ -52,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
         batchSize: environment.batchSize,
         onProgress: (progress) => bar.update((seen = progress.events)),
       });
-      bar.finish(seen);
+      bar.finish(seen, seen);
       console.error(`${label}: ${result.events.toLocaleString('en')} events in ${result.seconds.toFixed(1)} s (${Math.round(result.events / Math.max(result.seconds, 0.001)).toLocaleString('en')} events/s), swapped in${result.retried ? `; ${result.retried} batches went the slow way (a poison event, or a failed bulk write: see the dead letters and the log)` : ''}`);
       return 0;
     }

@@ -30,6 +30,13 @@ describe('progress bar', () => {
     expect(written[2]).toMatch(/^\r.*100\/100 events.*\x1b\[K\n$/);
   });
 
+  it('finishes at the total the walk found where the first was an estimate', () => {
+    const written: string[] = [];
+    const bar = new ProgressBar({ write: (text) => written.push(text), isTTY: false }, 'rebuild', 1_001, { now: clock([0, 1000]), width: 4 });
+    bar.finish(1_000, 1_000);
+    expect(written).toEqual(['rebuild [####]  100.0%  1,000/1,000 events  1,000 events/s  ETA 0:00\n']);
+  });
+
   it('writes whole lines when stderr is not a terminal', () => {
     const written: string[] = [];
     const bar = new ProgressBar({ write: (text) => written.push(text), isTTY: false }, 'v', 4, { now: clock([0, 0, 0, 1000, 1000]) });

@@ -33,28 +33,32 @@ export class ProgressBar {
     this.draw(done, false);
   }
 
-  /** The last drawing, ended with a new line. */
-  finish(done: number): void {
-    this.draw(done, true);
+  /**
+   * The last drawing, ended with a new line. `total`: where the total at the start was an estimate
+   * (a rebuild's is the last position handed out, past any gap a failed append left), the count
+   * the finished walk found instead.
+   */
+  finish(done: number, total = this.total): void {
+    this.draw(done, true, total);
   }
 
   /** The bar's text for `done` (no control characters). */
-  render(done: number): string {
-    const reading = this.meter.read(done);
+  render(done: number, total = this.total): string {
+    const reading = this.meter.read(done, total);
     const width = this.options.width ?? 20;
     const filled = Math.round(reading.fraction * width);
     const count = (n: number) => Math.round(n).toLocaleString('en-US');
     return [
       `${this.label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`,
       `${(reading.fraction * 100).toFixed(1).padStart(5)}%`,
-      `${count(done)}/${count(this.total)} ${this.options.unit ?? 'events'}`,
+      `${count(done)}/${count(total)} ${this.options.unit ?? 'events'}`,
       `${count(reading.rate)} ${this.options.unit ?? 'events'}/s`,
       `ETA ${formatDuration(reading.etaSeconds)}`,
     ].join('  ');
   }
 
-  private draw(done: number, last: boolean): void {
-    if (this.out.isTTY) this.out.write(`\r${this.render(done)}\x1b[K${last ? '\n' : ''}`);
-    else this.out.write(`${this.render(done)}\n`);
+  private draw(done: number, last: boolean, total = this.total): void {
+    if (this.out.isTTY) this.out.write(`\r${this.render(done, total)}\x1b[K${last ? '\n' : ''}`);
+    else this.out.write(`${this.render(done, total)}\n`);
   }
 }

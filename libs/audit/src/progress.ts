@@ -22,14 +22,15 @@ export class ProgressMeter {
     this.started = now();
   }
 
-  read(done: number): ProgressReading {
+  /** `total` replaces the one given at the start where the walk has since learnt the true one. */
+  read(done: number, total = this.total): ProgressReading {
     const elapsedSeconds = Math.max(0, (this.now() - this.started) / 1000);
     const rate = elapsedSeconds > 0 ? done / elapsedSeconds : 0;
-    const left = Math.max(0, this.total - done);
+    const left = Math.max(0, total - done);
     return {
       done,
-      total: this.total,
-      fraction: this.total === 0 ? 1 : Math.min(1, done / this.total),
+      total,
+      fraction: total === 0 ? 1 : Math.min(1, done / total),
       rate,
       elapsedSeconds,
       etaSeconds: rate > 0 ? left / rate : undefined,
