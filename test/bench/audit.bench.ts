@@ -37,7 +37,7 @@ async function latencies(count: number, call: (i: number) => Promise<unknown>): 
   return times.sort((a, b) => a - b);
 }
 
-const row = (name: string, times: number[], target: string): (string | number)[] => [name, times.length, percentile(times, 50), percentile(times, 99), times[times.length - 1], target];
+const row = (name: string, times: number[], target: string): (string | number)[] => [name, times.length.toLocaleString('en-US'), percentile(times, 50), percentile(times, 99), times[times.length - 1], target];
 
 async function main(): Promise<void> {
   if (!existsSync('dist/apps/api/src/main.js') || process.env.BENCH_BUILD !== '0') {
